@@ -1,0 +1,71 @@
+"""Analysis services shared by the CLI, the library scanner and the UI: decode a file,
+fingerprint it, detect its type, and master it with its profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import audio
+from engine.detect import Detection, detect
+from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
+from engine.master import MasterReport, master
+from engine.model import Profile, ProfileError, load_profiles
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the engine says about one file."""
+
+    path: Path
+    rate: int
+    channels: int
+    duration: float
+    fingerprint: Fingerprint
+    detection: Detection
+
+    def as_dict(self) -> dict:
+        det = self.detection
+        return {
+            "file": str(self.path),
+            "rate": self.rate,
+            "channels": self.channels,
+            "duration": round(self.duration, 3),
+            "fingerprint_version": FINGERPRINT_VERSION,
+            "fingerprint": self.fingerprint.as_dict(),
+            "detection": {
+                "type": det.type,
+                "confidence": det.confidence,
+                "best_profile": det.best_profile,
+                "scores": det.scores,
+                "matched": det.matched() if det.evidence else [],
+                "missed": det.missed() if det.evidence else [],
+            },
+        }
+
+
+def analyze_file(path: str | Path, profiles: Mapping[str, Profile] | None = None) -> Analysis:
+    """Decode, fingerprint and classify one file (raises ``AudioError`` with a clear reason)."""
+    decoded = audio.decode(path)
+    fp = fingerprint(decoded.samples, decoded.rate)
+    return Analysis(
+        Path(path), decoded.rate, decoded.channels, decoded.duration, fp, detect(fp, profiles or load_profiles())
+    )
+
+
+def master_file(
+    source: str | Path, target: str | Path, kind: str | None = None, profiles: Mapping[str, Profile] | None = None
+) -> tuple[MasterReport, Detection | None]:
+    """Master ``source`` into ``target`` with the profile of ``kind`` (detected when omitted)."""
+    profiles = profiles or load_profiles()
+    if kind is not None and kind not in profiles:
+        raise ProfileError(f"unknown type '{kind}' (known: {', '.join(sorted(profiles))})")
+    decoded = audio.decode(source)
+    detection = None
+    if kind is None:
+        detection = detect(fingerprint(decoded.samples, decoded.rate), profiles)
+        kind = detection.type
+    rendered, report = master(decoded.samples, decoded.rate, profiles[kind].master, kind)
+    audio.write(target, rendered, decoded.rate)
+    return report, detection

@@ -1,0 +1,194 @@
+"""Decoding and encoding audio files through libsndfile, with clear errors.
+
+Every decoded signal is float32, shaped ``(frames, channels)``. Files with more than two
+channels are folded to stereo by :func:`to_stereo` (documented there); mono stays mono until
+a consumer asks for stereo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+#: Extension → (libsndfile major format, subtype) used when writing.
+WRITE_FORMATS: dict[str, tuple[str, str]] = {
+    ".wav": ("WAV", "PCM_24"),
+    ".flac": ("FLAC", "PCM_24"),
+    ".aiff": ("AIFF", "PCM_24"),
+    ".aif": ("AIFF", "PCM_24"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".opus": ("OGG", "OPUS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+
+#: libsndfile's header report when a PCM chunk is shorter than declared (WAV, AIFF, W64 …).
+_TRUNCATED = re.compile(r"^\s*(data|SSND)\s*:\s*\d+ \(should be|> file length", re.MULTILINE)
+
+#: Sample rates libopus accepts; other rates cannot be written as .opus.
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+
+class AudioError(Exception):
+    """A file could not be decoded or written; the message is one line naming the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{Path(path).name}: {reason}")
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: ``samples`` is float32 ``(frames, channels)`` at ``rate`` Hz."""
+
+    samples: np.ndarray
+    rate: int
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.rate
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Header facts about a file, read without decoding it."""
+
+    rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+def _libsndfile_reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "unknown format" in text.lower() or "format not recognised" in text.lower():
+        return "not an audio file libsndfile can read"
+    return text.split(": ", 1)[-1] if "Error opening" in text else text
+
+
+def info(path: str | Path) -> AudioInfo:
+    """Read the header of ``path``; raises :class:`AudioError` when it is not readable audio."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        meta = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+        raise AudioError(path, _libsndfile_reason(exc)) from None
+    if meta.samplerate <= 0 or meta.channels <= 0:
+        raise AudioError(path, "header declares no sample rate or channels")
+    if _TRUNCATED.search(meta.extra_info or ""):
+        raise AudioError(path, "truncated: the header promises more audio than the file holds")
+    return AudioInfo(meta.samplerate, meta.channels, int(meta.frames), meta.format, meta.subtype)
+
+
+def _check_finite(path: Path, block: np.ndarray) -> None:
+    if not np.isfinite(block).all():
+        raise AudioError(path, "contains NaN or infinite samples")
+
+
+def decode(path: str | Path) -> Audio:
+    """Decode the whole file to float32 ``(frames, channels)``.
+
+    Raises :class:`AudioError` for missing, empty, non-audio, zero-length, truncated or
+    NaN/Inf-bearing files.
+    """
+    path = Path(path)
+    meta = info(path)
+    try:
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+        raise AudioError(path, f"decoding failed ({_libsndfile_reason(exc)})") from None
+    if samples.shape[0] == 0:
+        raise AudioError(path, "contains no audio frames")
+    if 0 < meta.frames < samples.shape[0] * 0.999 or samples.shape[0] < meta.frames * 0.999:
+        raise AudioError(
+            path, f"truncated: header promises {meta.frames} frames, file holds {samples.shape[0]}"
+        )
+    _check_finite(path, samples)
+    return Audio(samples, int(rate))
+
+
+def read_blocks(path: str | Path, blocksize: int, start: int = 0) -> Iterator[np.ndarray]:
+    """Yield float32 ``(frames, channels)`` blocks of at most ``blocksize`` frames from ``start``."""
+    path = Path(path)
+    info(path)
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            if start:
+                handle.seek(start)
+            while True:
+                block = handle.read(blocksize, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    return
+                _check_finite(path, block)
+                yield block
+    except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+        raise AudioError(path, f"decoding failed ({_libsndfile_reason(exc)})") from None
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average all channels to one float32 channel, shape ``(frames,)``."""
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    if samples.shape[1] == 2:
+        return (samples[:, 0] + samples[:, 1]) * np.float32(0.5)
+    return np.add.reduce(samples, axis=1, dtype=np.float32) / np.float32(samples.shape[1])
+
+
+def to_stereo(samples: np.ndarray) -> np.ndarray:
+    """Return float32 ``(frames, 2)``.
+
+    Mono is duplicated to both sides. For more than two channels (WAV/FLAC order: L, R, C,
+    LFE, surrounds …) the first two channels are kept as L/R and every further channel except
+    the LFE (index 3 when there are at least 6 channels) is added to both sides at −3 dB, as
+    in the ITU-R BS.775 downmix.
+    """
+    channels = samples.shape[1]
+    if channels == 2:
+        return samples
+    if channels == 1:
+        return np.repeat(samples, 2, axis=1)
+    extra = [i for i in range(2, channels) if not (channels >= 6 and i == 3)]
+    shared = samples[:, extra].sum(axis=1, dtype=np.float32) * np.float32(np.sqrt(0.5))
+    return np.stack([samples[:, 0] + shared, samples[:, 1] + shared], axis=1)
+
+
+def write(path: str | Path, samples: np.ndarray, rate: int) -> None:
+    """Write float samples to ``path`` atomically (temp file + rename); format from the extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        known = ", ".join(sorted(WRITE_FORMATS))
+        raise AudioError(path, f"unknown output format '{suffix}' (use one of {known})")
+    major, subtype = WRITE_FORMATS[suffix]
+    if suffix == ".opus" and rate not in OPUS_RATES:
+        raise AudioError(path, f"Opus cannot store {rate} Hz (use {', '.join(map(str, OPUS_RATES))})")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        sf.write(str(partial), samples, rate, format=major, subtype=subtype)
+        os.replace(partial, path)
+    except (RuntimeError, sf.LibsndfileError, ValueError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise AudioError(path, f"writing failed ({_libsndfile_reason(exc)})") from None

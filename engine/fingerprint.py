@@ -1,0 +1,328 @@
+"""The 25-dimension audio fingerprint, computed on a whole track at its native rate.
+
+Every value is in physical units (Hz, dB, LUFS, LU, BPM, seconds⁻¹) or a bounded ratio, and
+every dimension is defined for silence and for very short files (no NaN, no infinity).
+Spectral features come from one pass of 93 ms Hann-windowed, non-overlapping frames of the
+mono downmix; temporal features from a 5 ms energy envelope; loudness from BS.1770-4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import signal
+
+from . import loudness
+from .audio import to_mono, to_stereo
+
+FINGERPRINT_VERSION = 1
+
+BAND_EDGES_HZ = (20.0, 60.0, 250.0, 500.0, 2000.0, 4000.0, 8000.0, 20000.0)
+SILENCE_DBFS = -60.0  # windows quieter than this count as silence
+TEMPO_RANGE_BPM = (50.0, 220.0)
+TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) resolves octave ambiguity
+CHROMA_RANGE_HZ = (55.0, 5000.0)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """25 numbers describing a recording (see module docstring for units)."""
+
+    # frequency: energy share per band, sums to 1 (all 0 for silence)
+    sub_bass: float  # 20–60 Hz
+    bass: float  # 60–250 Hz
+    low_mid: float  # 250–500 Hz
+    mid: float  # 500–2000 Hz
+    upper_mid: float  # 2–4 kHz
+    presence: float  # 4–8 kHz
+    air: float  # 8–20 kHz
+    # dynamics
+    lufs: float  # BS.1770-4 integrated loudness, LUFS (−70 for silence)
+    crest_db: float  # 20·log10(sample peak / RMS)
+    bass_mid_ratio_db: float  # 10·log10(E 60–250 Hz / E 500–2000 Hz), clamped ±60
+    # temporal
+    tempo_bpm: float  # onset-envelope autocorrelation, 50–220 BPM, 0 if no pulse
+    rhythm_stability: float  # normalised autocorrelation at the tempo lag, 0–1
+    transient_density: float  # onsets per second
+    silence_ratio: float  # share of 50 ms windows below −60 dBFS
+    # spectral (long-term spectrum)
+    spectral_centroid_hz: float  # Σ f·P / Σ P
+    spectral_rolloff_hz: float  # frequency below which 85 % of the energy lies
+    spectral_flatness: float  # mean over frames of geometric / arithmetic mean power, 0–1
+    # harmonic
+    harmonic_ratio: float  # share of energy below 5 kHz in prominent spectral peaks, 0–1
+    pitch_stability: float  # mean cosine similarity of consecutive chroma vectors, 0–1
+    chroma_energy: float  # mean share of the dominant pitch class, 1/12–1
+    # variation
+    dynamic_range_variation_db: float  # std of per-second crest factor, dB
+    loudness_variation_lu: float  # std of gated short-term (3 s) loudness, LU
+    peak_consistency: float  # median / max of per-second peaks, 0–1
+    # stereo
+    stereo_width: float  # side energy / (mid + side energy): 0 mono, 0.5 uncorrelated, 1 inverted
+    phase_correlation: float  # Σ L·R / √(Σ L² · Σ R²): 1 mono, −1 inverted
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def as_vector(self) -> np.ndarray:
+        return np.array([getattr(self, name) for name in FEATURE_NAMES])
+
+    @classmethod
+    def from_dict(cls, values: dict[str, float]) -> Fingerprint:
+        return cls(**{name: float(values[name]) for name in FEATURE_NAMES})
+
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Fingerprint))
+
+
+def _db(ratio: float, floor: float = -200.0) -> float:
+    return 10.0 * float(np.log10(ratio)) if ratio > 0 else floor
+
+
+def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
+    """Compute the fingerprint of ``samples`` (float32, frames × channels) at ``rate`` Hz."""
+    mono = to_mono(samples)
+    segments = loudness.segment_power(samples, rate)
+    power, freqs = _frame_power(mono, rate)
+    spectrum = power.sum(axis=0, dtype=np.float64)
+    envelope_hop = max(1, round(rate * 0.005))
+    hop_energy = _hop_energy(mono, envelope_hop)
+    ll, rr, lr = _channel_products(samples)
+    mean_square = (ll + rr) / (2.0 * max(len(samples), 1))
+    values = {
+        **_bands(spectrum, freqs),
+        **_dynamics(samples, spectrum, freqs, segments, mean_square),
+        **_temporal(mono, hop_energy, envelope_hop, rate),
+        **_spectral(power, spectrum, freqs),
+        **_harmonic(power, freqs),
+        **_variation(mono, hop_energy, envelope_hop, rate, segments),
+        **_stereo(ll, rr, lr),
+    }
+    return Fingerprint(**values)
+
+
+def _frame_power(mono: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """|FFT|² of non-overlapping Hann frames (~93 ms: 4096 samples at 44.1/48 kHz, 10.8 Hz bins
+    at 44.1 kHz — fine enough to resolve the 20–60 Hz sub-bass band)."""
+    n_fft = int(2 ** round(np.log2(rate * 0.093)))
+    count = max(1, len(mono) // n_fft)
+    frames = np.zeros((count, n_fft), np.float32)
+    usable = min(len(mono), count * n_fft)
+    frames.reshape(-1)[:usable] = mono[:usable]
+    frames *= np.hanning(n_fft).astype(np.float32)
+    spectrum = sfft.rfft(frames, axis=1, workers=1)
+    power = spectrum.real**2 + spectrum.imag**2
+    return power, np.fft.rfftfreq(n_fft, 1.0 / rate)
+
+
+def _hop_energy(mono: np.ndarray, hop: int) -> np.ndarray:
+    """Mean square of ``mono`` over consecutive hops of ``hop`` samples."""
+    count = len(mono) // hop
+    if count == 0:
+        return np.zeros(1)
+    blocks = mono[: count * hop].reshape(count, hop)
+    return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / hop
+
+
+def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
+    names = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
+    energy = np.array(
+        [spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(BAND_EDGES_HZ, BAND_EDGES_HZ[1:], strict=False)]
+    )
+    total = energy.sum()
+    shares = energy / total if total > 0 else np.zeros_like(energy)
+    return {name: float(share) for name, share in zip(names, shares, strict=True)}
+
+
+def _dynamics(samples, spectrum, freqs, segments, mean_square: float) -> dict[str, float]:
+    peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+    crest = _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
+    bass = spectrum[(freqs >= 60) & (freqs < 250)].sum()
+    mid = spectrum[(freqs >= 500) & (freqs < 2000)].sum()
+    if mid > 0:
+        ratio = float(np.clip(_db(bass / mid, -60.0), -60.0, 60.0))
+    else:
+        ratio = 60.0 if bass > 0 else 0.0
+    return {
+        "lufs": loudness.integrated_from_segments(segments),
+        "crest_db": crest,
+        "bass_mid_ratio_db": ratio,
+    }
+
+
+def _onset_envelope(mono: np.ndarray, hop: int) -> np.ndarray:
+    """Onset strength every ``hop`` samples: the half-wave rectified rise of log energy of the
+    first difference of the signal (a 6 dB/octave tilt that mutes sustained bass, whose
+    energy ripple would otherwise alias into the envelope), smoothed over two hops."""
+    energy = _hop_energy(np.diff(mono, prepend=mono[:1]), hop)
+    energy[1:] = 0.5 * (energy[1:] + energy[:-1])
+    log_energy = np.log10(energy + 1e-10)
+    return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
+
+
+def _temporal(mono: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
+    hop_seconds = hop / rate
+    duration = len(hop_energy) * hop_seconds
+    silent = _silent_windows(hop_energy, 10)
+    onset = _onset_envelope(mono, hop)
+    tempo, stability = _tempo(onset, hop_seconds)
+    density = 0.0
+    if onset.any():
+        threshold = onset.mean() + 2.0 * onset.std()
+        peaks, _ = signal.find_peaks(onset, height=max(threshold, 0.3), distance=max(1, round(0.05 / hop_seconds)))
+        density = len(peaks) / duration if duration > 0 else 0.0
+    return {
+        "tempo_bpm": tempo,
+        "rhythm_stability": stability,
+        "transient_density": float(density),
+        "silence_ratio": float(silent.mean()) if len(silent) else 1.0,
+    }
+
+
+def _silent_windows(hop_energy: np.ndarray, hops_per_window: int) -> np.ndarray:
+    count = max(1, len(hop_energy) // hops_per_window)
+    usable = hop_energy[: count * hops_per_window]
+    if len(usable) < hops_per_window:
+        usable = np.pad(hop_energy, (0, hops_per_window - len(hop_energy)))
+    windows = usable.reshape(count, -1).mean(axis=1)
+    return windows < 10.0 ** (SILENCE_DBFS / 10.0)
+
+
+def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
+    """Tempo from the autocorrelation of the onset envelope.
+
+    Candidate lags span 50–220 BPM; each autocorrelation peak is weighted by a log-normal
+    prior centred on 120 BPM (σ = 1 octave), which picks 120 over its sub-multiple 60 on a
+    120 BPM click instead of halving it. The winning lag is refined by parabolic interpolation.
+    """
+    centred = onset - onset.mean()
+    n = len(centred)
+    min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
+    max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
+    if n < 2 * max_lag or not centred.any():
+        return 0.0, 0.0
+    spectrum = np.fft.rfft(centred, 2 * n)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2)[:n]
+    acf = acf / np.arange(n, 0, -1)  # unbiased: each lag averages over its overlap
+    if acf[0] <= 0:
+        return 0.0, 0.0
+    acf = acf / acf[0]
+    lags = np.arange(min_lag, min(max_lag + 1, n - 1))
+    is_peak = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
+    if not is_peak.any():
+        return 0.0, 0.0
+    peak_lags = lags[is_peak]
+    bpm = 60.0 / (peak_lags * hop_seconds)
+    prior = np.exp(-0.5 * np.log2(bpm / TEMPO_PRIOR_CENTRE_BPM) ** 2)
+    best = int(peak_lags[np.argmax(acf[peak_lags] * prior)])
+    left, centre, right = acf[best - 1], acf[best], acf[best + 1]
+    curvature = left - 2 * centre + right
+    shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
+    return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(centre, 0.0, 1.0))
+
+
+def _spectral(power: np.ndarray, spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
+    total = spectrum.sum()
+    if total <= 0:
+        return {"spectral_centroid_hz": 0.0, "spectral_rolloff_hz": 0.0, "spectral_flatness": 0.0}
+    centroid = float((freqs * spectrum).sum() / total)
+    rolloff = float(freqs[min(np.searchsorted(np.cumsum(spectrum), 0.85 * total), len(freqs) - 1)])
+    band = power[:, (freqs >= 20) & (freqs <= 20000)]
+    frame_mean = band.mean(axis=1)
+    active = frame_mean > frame_mean.max() * 1e-6
+    band = band[active] + np.float32(1e-12)
+    geometric = np.exp(np.log(band).mean(axis=1))
+    flatness = float(np.mean(geometric / band.mean(axis=1)))
+    return {"spectral_centroid_hz": centroid, "spectral_rolloff_hz": rolloff, "spectral_flatness": flatness}
+
+
+def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
+    """Bins in 55 Hz–5 kHz → nearest pitch class (A = 0), as a (bins × 12) 0/1 matrix."""
+    matrix = np.zeros((len(freqs), 12), np.float32)
+    inside = (freqs >= CHROMA_RANGE_HZ[0]) & (freqs <= CHROMA_RANGE_HZ[1])
+    pitch_class = np.round(12.0 * np.log2(freqs[inside] / 440.0)).astype(int) % 12
+    matrix[np.flatnonzero(inside), pitch_class] = 1.0
+    return matrix
+
+
+def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
+    frame_energy = power.sum(axis=1)
+    active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else frame_energy > 0
+    if not active.any():
+        return {"harmonic_ratio": 0.0, "pitch_stability": 0.0, "chroma_energy": 0.0}
+    tonal_bins = freqs <= CHROMA_RANGE_HZ[1]
+    active_power = power[active][:, tonal_bins]
+    chroma = active_power @ _chroma_matrix(freqs[tonal_bins])
+    chroma_total = chroma.sum(axis=1)
+    tonal = chroma_total > 0
+    chroma_energy = float((chroma[tonal].max(axis=1) / chroma_total[tonal]).mean()) if tonal.any() else 0.0
+    norms = np.linalg.norm(chroma, axis=1)
+    unit = chroma[tonal] / norms[tonal, None]
+    stability = float(np.einsum("ij,ij->i", unit[1:], unit[:-1]).mean()) if len(unit) > 1 else 1.0 * tonal.any()
+    return {
+        "harmonic_ratio": _peak_energy_share(active_power),
+        "pitch_stability": stability,
+        "chroma_energy": chroma_energy,
+    }
+
+
+def _peak_energy_share(power: np.ndarray) -> float:
+    """Share of energy (up to 5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean.
+
+    A peak counts with its two neighbours, which hold the Hann main lobe.
+    """
+    width = 9
+    cumulative = np.cumsum(power, axis=1, dtype=np.float32)
+    local = (cumulative[:, width:] - cumulative[:, :-width]) / width
+    centre = power[:, width // 2 + 1 : -(width // 2)]
+    left = power[:, width // 2 : -(width // 2) - 1]
+    right = power[:, width // 2 + 2 :][:, : centre.shape[1]]
+    peaks = (centre > left) & (centre >= right) & (centre > 4.0 * local[:, : centre.shape[1]])
+    tonal = (centre * peaks).sum() + (left * peaks).sum() + (right * peaks).sum()
+    total = power.sum(dtype=np.float64)
+    return float(np.clip(tonal / total, 0.0, 1.0)) if total > 0 else 0.0
+
+
+def _variation(mono, hop_energy, hop, rate, segments) -> dict[str, float]:
+    per_second = max(1, round(rate / hop))
+    count = len(hop_energy) // per_second
+    short_term = loudness.short_term_from_segments(segments)
+    gated = short_term[loudness.gated_mean(short_term, 10.0 ** ((short_term + 0.691) / 10.0), -20.0)]
+    loudness_std = float(gated.std()) if len(gated) > 1 else 0.0
+    if count == 0:
+        return {"dynamic_range_variation_db": 0.0, "loudness_variation_lu": loudness_std, "peak_consistency": 1.0}
+    second = per_second * hop
+    peaks = np.abs(mono[: count * second]).reshape(count, second).max(axis=1).astype(np.float64)
+    mean_square = hop_energy[: count * per_second].reshape(count, per_second).mean(axis=1)
+    loud = mean_square > 10.0 ** (SILENCE_DBFS / 10.0)
+    if not loud.any():
+        return {"dynamic_range_variation_db": 0.0, "loudness_variation_lu": loudness_std, "peak_consistency": 1.0}
+    crest = 10.0 * np.log10(peaks[loud] ** 2 / mean_square[loud])
+    return {
+        "dynamic_range_variation_db": float(crest.std()),
+        "loudness_variation_lu": loudness_std,
+        "peak_consistency": float(np.median(peaks[loud]) / peaks[loud].max()),
+    }
+
+
+def _channel_products(samples: np.ndarray) -> tuple[float, float, float]:
+    """Σ L², Σ R², Σ L·R of the stereo fold-down (mono: L = R)."""
+    if samples.shape[1] == 1:
+        energy = float(np.dot(samples[:, 0], samples[:, 0]))
+        return energy, energy, energy
+    stereo = to_stereo(samples)
+    left, right = stereo[:, 0], stereo[:, 1]
+    return float(np.dot(left, left)), float(np.dot(right, right)), float(np.dot(left, right))
+
+
+def _stereo(ll: float, rr: float, lr: float) -> dict[str, float]:
+    if ll + rr <= 0:
+        return {"stereo_width": 0.0, "phase_correlation": 1.0}
+    width = (ll + rr - 2.0 * lr) / (2.0 * (ll + rr))
+    correlation = lr / np.sqrt(ll * rr) if ll > 0 and rr > 0 else 0.0
+    return {
+        "stereo_width": float(np.clip(width, 0.0, 1.0)),
+        "phase_correlation": float(np.clip(correlation, -1.0, 1.0)),
+    }

@@ -1,0 +1,283 @@
+"""The mastering chain: EQ → mid/side width → gain to target loudness → true-peak limiter.
+
+EQ uses the RBJ Audio-EQ-Cookbook biquads (Robert Bristow-Johnson): a low shelf (bass), a
+peaking filter (mid) and a high shelf (treble), shelf slope S = 1. Offline rendering and the
+block-streaming processor share :func:`design_eq`, :func:`apply_width` and the limiter's
+:func:`limiter_gain`, so a streamed track equals the offline render.
+
+Silence is never boosted: material below the BS.1770 absolute gate keeps unity gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage, signal
+
+from . import loudness
+from .audio import to_stereo
+from .model import MasterParams
+
+LOOKAHEAD_SECONDS = 0.005  # attack ramp of the limiter
+HOLD_SECONDS = 0.020  # gain stays reduced this long after a peak before releasing
+SAFETY_DB = 0.05  # the limiter aims this far below the ceiling
+LOUDNESS_TOLERANCE_LU = 0.2  # re-run the loudness stage when the output misses by more
+_INTERPOLATION_SPAN = 6  # samples on each side that shape an inter-sample peak
+
+
+# --- EQ -----------------------------------------------------------------------------------
+
+
+def _shelf(kind: str, freq: float, gain_db: float, rate: float) -> list[float]:
+    """RBJ cookbook shelving biquad (S = 1) as one second-order section."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * freq / rate
+    cos_w0 = np.cos(w0)
+    alpha = np.sin(w0) / 2.0 * np.sqrt(2.0)  # (A + 1/A)(1/S − 1) + 2 = 2 for S = 1
+    root = 2.0 * np.sqrt(a) * alpha
+    sign = 1.0 if kind == "low" else -1.0
+    b0 = a * ((a + 1) - sign * (a - 1) * cos_w0 + root)
+    b1 = sign * 2 * a * ((a - 1) - sign * (a + 1) * cos_w0)
+    b2 = a * ((a + 1) - sign * (a - 1) * cos_w0 - root)
+    a0 = (a + 1) + sign * (a - 1) * cos_w0 + root
+    a1 = -sign * 2 * ((a - 1) + sign * (a + 1) * cos_w0)
+    a2 = (a + 1) + sign * (a - 1) * cos_w0 - root
+    return [b0 / a0, b1 / a0, b2 / a0, 1.0, a1 / a0, a2 / a0]
+
+
+def _peak(freq: float, gain_db: float, q: float, rate: float) -> list[float]:
+    """RBJ cookbook peaking-EQ biquad as one second-order section."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * freq / rate
+    alpha = np.sin(w0) / (2.0 * q)
+    a0 = 1 + alpha / a
+    return [(1 + alpha * a) / a0, -2 * np.cos(w0) / a0, (1 - alpha * a) / a0, 1.0, -2 * np.cos(w0) / a0, (1 - alpha / a) / a0]
+
+
+def design_eq(params: MasterParams, rate: float) -> np.ndarray:
+    """Second-order sections (3×6): low shelf, mid peak, high shelf.
+
+    Corner frequencies above 45 % of the sample rate are pulled down to it, so an 8 kHz file
+    still gets a (lower) treble shelf instead of an unstable filter.
+    """
+    limit = 0.45 * rate
+    return np.array(
+        [
+            _shelf("low", min(params.bass_hz, limit), params.bass_db, rate),
+            _peak(min(params.mid_hz, limit), params.mid_db, params.mid_q, rate),
+            _shelf("high", min(params.treble_hz, limit), params.treble_db, rate),
+        ]
+    )
+
+
+def apply_width(samples: np.ndarray, width: float) -> np.ndarray:
+    """Scale the side signal by ``1 + width`` (mid = (L+R)/2, side = (L−R)/2); mono passes through.
+
+    Written as L' = a·L + b·R, R' = b·L + a·R with a = (2 + width)/2, b = −width/2.
+    """
+    if samples.shape[1] != 2 or width == 0.0:
+        return samples
+    direct, cross = (2.0 + width) / 2.0, -width / 2.0
+    out = np.empty_like(samples)
+    left, right = samples[:, 0], samples[:, 1]
+    np.multiply(left, direct, out=out[:, 0])
+    out[:, 0] += cross * right
+    np.multiply(right, direct, out=out[:, 1])
+    out[:, 1] += cross * left
+    return out
+
+
+def _prepare(samples: np.ndarray) -> np.ndarray:
+    """float64 working copy; more than two channels are folded to stereo."""
+    if samples.shape[1] > 2:
+        samples = to_stereo(samples)
+    return samples.astype(np.float64)
+
+
+# --- limiter ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimiterTiming:
+    """Limiter windows in samples at one rate."""
+
+    lookahead: int
+    hold: int
+
+    @classmethod
+    def at(cls, rate: int) -> LimiterTiming:
+        return cls(max(1, round(rate * LOOKAHEAD_SECONDS)), max(_INTERPOLATION_SPAN, round(rate * HOLD_SECONDS)))
+
+    @property
+    def latency(self) -> int:
+        """Samples of input needed beyond an output sample (look-ahead + interpolation reach)."""
+        return self.lookahead + 2 * _INTERPOLATION_SPAN - 1
+
+    @property
+    def history(self) -> int:
+        """Samples of past input the gain of the next output sample depends on."""
+        return self.hold + self.lookahead + 2 * _INTERPOLATION_SPAN
+
+
+def true_peak_envelope(samples: np.ndarray, rate: int, threshold: float = 0.0) -> np.ndarray:
+    """Per-sample true-peak magnitude, linked across channels (max over channels).
+
+    Exact wherever it can reach ``threshold`` (see ``loudness.true_peak_envelope``).
+    """
+    factor = loudness.oversampling_factor(rate)
+    envelope = loudness.true_peak_envelope(samples[:, 0], factor, threshold)
+    for ch in range(1, samples.shape[1]):
+        np.maximum(envelope, loudness.true_peak_envelope(samples[:, ch], factor, threshold), out=envelope)
+    return envelope
+
+
+def limiter_gain(envelope: np.ndarray, gain: float, ceiling: float, timing: LimiterTiming) -> np.ndarray:
+    """Smooth per-sample gain that keeps ``gain × envelope`` under ``ceiling`` (linear units).
+
+    ``r[n] = min(1, ceiling / (gain·env[n]))``; ``m[j] = min r[j−hold … j+lookahead−1+6]``;
+    the applied gain is the moving average of ``m`` over the last ``lookahead`` samples, which
+    is never above ``r`` at any sample from ``n−hold`` to ``n+6`` — so every sample that shapes an
+    inter-sample peak is already turned down when the peak arrives.
+    """
+    with np.errstate(divide="ignore"):
+        required = np.minimum(np.float32(1.0), np.float32(ceiling / gain) / envelope)
+    if len(required) == 0 or required.min() >= 1.0:
+        return np.ones(len(required))
+    # the signal is preceded by silence (r = 1); the average must see m[j] for those j too
+    lead = timing.lookahead - 1
+    required = np.concatenate([np.ones(lead), required])
+    held = ndimage.minimum_filter1d(
+        required, timing.hold + timing.lookahead + _INTERPOLATION_SPAN,
+        origin=_origin(timing.hold, timing.lookahead - 1 + _INTERPOLATION_SPAN), mode="constant", cval=1.0,
+    )
+    total = np.cumsum(held, dtype=np.float64)
+    average = (total[lead:] - np.concatenate([[0.0], total[: len(total) - lead - 1]])) / timing.lookahead
+    return np.minimum(average, 1.0)
+
+
+def _origin(before: int, after: int) -> int:
+    """ndimage ``origin`` that makes a filter's window for sample i span ``[i − before, i + after]``."""
+    return before - (before + after + 1) // 2
+
+
+class StreamingMaster:
+    """Block-by-block mastering with state kept across blocks (for real-time playback).
+
+    ``process`` returns output delayed by :attr:`latency` samples; ``flush`` returns the tail.
+    The concatenated outputs have exactly as many frames as the inputs.
+    """
+
+    def __init__(self, params: MasterParams, rate: int, channels: int, gain_db: float) -> None:
+        self.params = params
+        self.rate = rate
+        self.channels = min(channels, 2)
+        self.gain = 10.0 ** (gain_db / 20.0)
+        self.ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
+        self.timing = LimiterTiming.at(rate)
+        self._sos = design_eq(params, rate)
+        self._zi = np.zeros((self._sos.shape[0], 2, self.channels))
+        self._buffer = np.zeros((self.timing.history, self.channels))
+        self._pending = 0  # input frames received but not yet output
+
+    @property
+    def latency(self) -> int:
+        return self.timing.latency
+
+    def pre_loudness(self, block: np.ndarray) -> np.ndarray:
+        """EQ and width for one block (the part that must match the offline render exactly)."""
+        filtered, self._zi = signal.sosfilt(self._sos, _prepare(block), axis=0, zi=self._zi)
+        return apply_width(filtered, self.params.width)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return self._limit(self.pre_loudness(block) * self.gain)
+
+    def flush(self) -> np.ndarray:
+        out = self._limit(np.zeros((self.latency, self.channels)))
+        return out[: self._pending] if self._pending > 0 else out[:0]
+
+    def _limit(self, block: np.ndarray) -> np.ndarray:
+        buffer = np.concatenate([self._buffer, block])
+        self._pending += len(block)
+        start = self.timing.history  # first not-yet-output frame in buffer coordinates
+        ready = max(0, len(buffer) - self.latency - start)
+        ready = min(ready, self._pending)
+        envelope = true_peak_envelope(buffer, self.rate, self.ceiling)
+        gain = limiter_gain(envelope, 1.0, self.ceiling, self.timing)
+        out = buffer[start : start + ready] * gain[start : start + ready, None]
+        self._pending -= ready
+        self._buffer = buffer[ready:]
+        return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MasterReport:
+    """What the chain did to one track."""
+
+    type: str
+    parameters: dict[str, float]
+    lufs_in: float
+    lufs_out: float
+    true_peak_out_dbtp: float
+    gain_db: float
+    max_reduction_db: float
+    target_reached: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "") -> tuple[np.ndarray, MasterReport]:
+    """Render ``samples`` through the chain; returns float32 audio and a :class:`MasterReport`."""
+    lufs_in = loudness.integrated_loudness(samples, rate)
+    shaped = apply_width(signal.sosfilt(design_eq(params, rate), _prepare(samples), axis=0), params.width)
+    lufs_shaped = loudness.integrated_loudness(shaped, rate)
+    timing = LimiterTiming.at(rate)
+    ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
+    gain_db = loudness_gain_db(lufs_shaped, params)
+    # the envelope is exact wherever the limiter could act, even after 12 dB more gain
+    envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** ((gain_db + 12.0) / 20.0))
+    out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
+    for _ in range(3):  # the limiter costs loudness on dense material: win it back
+        missing = params.target_lufs - lufs_out
+        if lufs_shaped <= loudness.FLOOR_LUFS or abs(missing) <= LOUDNESS_TOLERANCE_LU:
+            break
+        if gain_db >= params.max_gain_db or missing > 12.0:
+            break
+        gain_db = min(gain_db + missing, params.max_gain_db)
+        out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
+    tp_out = loudness.true_peak(out, rate)
+    if tp_out > params.ceiling_dbtp:  # last resort; keeps the ceiling promise absolute
+        out *= np.float32(10.0 ** ((params.ceiling_dbtp - SAFETY_DB - tp_out) / 20.0))
+        lufs_out = loudness.integrated_loudness(out, rate)
+        tp_out = loudness.true_peak(out, rate)
+    report = MasterReport(
+        type=kind,
+        parameters=params.as_dict(),
+        lufs_in=lufs_in,
+        lufs_out=lufs_out,
+        true_peak_out_dbtp=tp_out,
+        gain_db=gain_db,
+        max_reduction_db=reduction,
+        target_reached=lufs_shaped > loudness.FLOOR_LUFS and abs(lufs_out - params.target_lufs) <= 0.5,
+    )
+    return out, report
+
+
+def loudness_gain_db(lufs: float, params: MasterParams) -> float:
+    """Gain that brings ``lufs`` to the target, capped at ``max_gain_db``; 0 for silence."""
+    if lufs <= loudness.FLOOR_LUFS:
+        return 0.0
+    return min(params.target_lufs - lufs, params.max_gain_db)
+
+
+def _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped) -> tuple[np.ndarray, float, float]:
+    """Apply gain and limiter; returns audio, its loudness and the deepest gain reduction (dB)."""
+    gain = 10.0 ** (gain_db / 20.0)
+    curve = limiter_gain(envelope, gain, ceiling, timing)
+    deepest = float(curve.min()) if len(curve) else 1.0
+    out = (shaped * (gain * curve)[:, None]).astype(np.float32)
+    if deepest >= 1.0:  # limiter idle: loudness scales exactly with the gain
+        lufs = lufs_shaped + gain_db if lufs_shaped > loudness.FLOOR_LUFS else loudness.FLOOR_LUFS
+        return out, lufs, 0.0
+    return out, loudness.integrated_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10)))
