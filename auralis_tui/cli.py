@@ -14,7 +14,10 @@ from . import __version__
 
 #: Fingerprint features grouped for display, with their units.
 FEATURE_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("frequency (energy share)", tuple((n, "") for n in ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air"))),
+    (
+        "frequency (energy share)",
+        tuple((n, "") for n in ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")),
+    ),
     ("dynamics", (("lufs", "LUFS"), ("crest_db", "dB"), ("bass_mid_ratio_db", "dB"))),
     ("temporal", (("tempo_bpm", "BPM"), ("rhythm_stability", ""), ("transient_density", "/s"), ("silence_ratio", ""))),
     ("spectral", (("spectral_centroid_hz", "Hz"), ("spectral_rolloff_hz", "Hz"), ("spectral_flatness", ""))),
@@ -40,13 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data directory")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    fp = commands.add_parser("fingerprint", parents=[common], help="25-D fingerprint, detected type and confidence of a file")
+    fp = commands.add_parser(
+        "fingerprint", parents=[common], help="25-D fingerprint, detected type and confidence of a file"
+    )
     fp.add_argument("file", help="audio file (FLAC, WAV, AIFF, OGG, Opus, MP3)")
     fp.add_argument("--json", action="store_true", help="machine-readable output")
     fp.set_defaults(run=cmd_fingerprint)
 
     ms = commands.add_parser(
-        "master", parents=[common], help="master a file with its type's profile",
+        "master",
+        parents=[common],
+        help="master a file with its type's profile",
         description="Render IN through the mastering chain (EQ, width, loudness, true-peak limiter) "
         "into OUT; the output format follows OUT's extension.",
     )
@@ -125,8 +132,14 @@ def cmd_master(args: argparse.Namespace) -> int:
     print(f"{args.output}: type {report.type} ({origin})")
     print(f"  EQ        bass {p['bass_db']:+.2f} dB  mid {p['mid_db']:+.2f} dB  treble {p['treble_db']:+.2f} dB")
     print(f"  width     {p['width']:+.2f}")
-    print(f"  loudness  {report.lufs_in:.1f} → {report.lufs_out:.1f} LUFS (target {p['target_lufs']:.1f}, gain {report.gain_db:+.1f} dB)")
-    print(f"  peak      {report.true_peak_out_dbtp:.2f} dBTP (ceiling {p['ceiling_dbtp']:.1f}), limiter {report.max_reduction_db:.1f} dB")
+    print(
+        f"  loudness  {report.lufs_in:.1f} → {report.lufs_out:.1f} LUFS"
+        f" (target {p['target_lufs']:.1f}, gain {report.gain_db:+.1f} dB)"
+    )
+    print(
+        f"  peak      {report.true_peak_out_dbtp:.2f} dBTP (ceiling {p['ceiling_dbtp']:.1f}),"
+        f" limiter {report.max_reduction_db:.1f} dB"
+    )
     if not report.target_reached:
         print("  note: loudness target not reached (silence, or more than the maximum gain needed)")
     return 0

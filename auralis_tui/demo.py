@@ -33,18 +33,114 @@ class DemoTrack:
 
 
 DEMO_TRACKS: tuple[DemoTrack, ...] = (
-    DemoTrack("01 Glass Horizon.flac", "Northlight", "Clear Skies", "Glass Horizon", 1, 2023, "Pop", "studio_hd_bright", 45, 96000, seed=1),
-    DemoTrack("02 Prism.flac", "Northlight", "Clear Skies", "Prism", 2, 2023, "Pop", "studio_hd_bright", 40, 48000, 8, 1.12, 2),
-    DemoTrack("03 Velvet Room.flac", "The Quiet Hours", "Late Sessions", "Velvet Room", 1, 2019, "Soul", "studio", 50, seed=3),
-    DemoTrack("04 Paper Boats.flac", "The Quiet Hours", "Late Sessions", "Paper Boats", 2, 2019, "Soul", "studio", 35, 44100, -6, 0.94, 4),
+    DemoTrack(
+        "01 Glass Horizon.flac",
+        "Northlight",
+        "Clear Skies",
+        "Glass Horizon",
+        1,
+        2023,
+        "Pop",
+        "studio_hd_bright",
+        45,
+        96000,
+        seed=1,
+    ),
+    DemoTrack(
+        "02 Prism.flac", "Northlight", "Clear Skies", "Prism", 2, 2023, "Pop", "studio_hd_bright", 40, 48000, 8, 1.12, 2
+    ),
+    DemoTrack(
+        "03 Velvet Room.flac", "The Quiet Hours", "Late Sessions", "Velvet Room", 1, 2019, "Soul", "studio", 50, seed=3
+    ),
+    DemoTrack(
+        "04 Paper Boats.flac",
+        "The Quiet Hours",
+        "Late Sessions",
+        "Paper Boats",
+        2,
+        2019,
+        "Soul",
+        "studio",
+        35,
+        44100,
+        -6,
+        0.94,
+        4,
+    ),
     DemoTrack("05 Iron Tide.flac", "Ashen Crown", "Forge", "Iron Tide", 1, 2021, "Metal", "metal", 40, seed=5),
-    DemoTrack("06 Cinder March.flac", "Ashen Crown", "Forge", "Cinder March", 2, 2021, "Metal", "metal", 30, 48000, 12, 1.06, 6),
-    DemoTrack("07 Back Row (Audience).flac", "Northlight", "Live at the Depot (bootleg)", "Back Row", 1, 2024, "Pop", "bootleg", 45, seed=7),
-    DemoTrack("08 Encore Tape.flac", "Ashen Crown", "Tape Trades", "Encore Tape", 1, 2022, "Metal", "bootleg", 30, 44100, 20, 0.9, 8),
+    DemoTrack(
+        "06 Cinder March.flac",
+        "Ashen Crown",
+        "Forge",
+        "Cinder March",
+        2,
+        2021,
+        "Metal",
+        "metal",
+        30,
+        48000,
+        12,
+        1.06,
+        6,
+    ),
+    DemoTrack(
+        "07 Back Row (Audience).flac",
+        "Northlight",
+        "Live at the Depot (bootleg)",
+        "Back Row",
+        1,
+        2024,
+        "Pop",
+        "bootleg",
+        45,
+        seed=7,
+    ),
+    DemoTrack(
+        "08 Encore Tape.flac",
+        "Ashen Crown",
+        "Tape Trades",
+        "Encore Tape",
+        1,
+        2022,
+        "Metal",
+        "bootleg",
+        30,
+        44100,
+        20,
+        0.9,
+        8,
+    ),
     DemoTrack("09 Open Air.flac", "Fieldhouse", "Summer Stage", "Open Air", 1, 2018, "Rock", "live", 55, seed=9),
-    DemoTrack("10 Long Echo.flac", "Fieldhouse", "Summer Stage", "Long Echo", 2, 2018, "Rock", "live", 40, 48000, -8, 1.1, 10),
-    DemoTrack("11 Gramophone Waltz.flac", "Orchestre Lumière", "Archive 1952", "Gramophone Waltz", 1, 1952, "Jazz", "vintage", 35, seed=11),
-    DemoTrack("12 Midnight Wire.flac", "Orchestre Lumière", "Archive 1952", "Midnight Wire", 2, 1952, "Jazz", "vintage", 30, 22050, 10, 1.05, 12),
+    DemoTrack(
+        "10 Long Echo.flac", "Fieldhouse", "Summer Stage", "Long Echo", 2, 2018, "Rock", "live", 40, 48000, -8, 1.1, 10
+    ),
+    DemoTrack(
+        "11 Gramophone Waltz.flac",
+        "Orchestre Lumière",
+        "Archive 1952",
+        "Gramophone Waltz",
+        1,
+        1952,
+        "Jazz",
+        "vintage",
+        35,
+        seed=11,
+    ),
+    DemoTrack(
+        "12 Midnight Wire.flac",
+        "Orchestre Lumière",
+        "Archive 1952",
+        "Midnight Wire",
+        2,
+        1952,
+        "Jazz",
+        "vintage",
+        30,
+        22050,
+        10,
+        1.05,
+        12,
+    ),
 )
 
 
@@ -55,8 +151,15 @@ def render_track(track: DemoTrack, path: Path) -> None:
     audio.write(path, render(character, track.seconds, track.rate, seed=track.seed), track.rate)
     tags = FLAC(path)
     tags.update(
-        {"artist": track.artist, "albumartist": track.artist, "album": track.album, "title": track.title,
-         "tracknumber": str(track.track), "date": str(track.year), "genre": track.genre}
+        {
+            "artist": track.artist,
+            "albumartist": track.artist,
+            "album": track.album,
+            "title": track.title,
+            "tracknumber": str(track.track),
+            "date": str(track.year),
+            "genre": track.genre,
+        }
     )
     tags.save()
 
@@ -73,9 +176,17 @@ def build_demo(home: Path, progress: Callable[[str], None] = lambda _msg: None) 
             render_track(track, path)
         result = analyze_file(path)
         rows.append(
-            {"file": track.file, "artist": track.artist, "album": track.album, "title": track.title,
-             "character": track.character, "rate": result.rate, "channels": result.channels,
-             "duration": result.duration, "type": result.detection.type,
-             "confidence": round(result.detection.confidence, 3)}
+            {
+                "file": track.file,
+                "artist": track.artist,
+                "album": track.album,
+                "title": track.title,
+                "character": track.character,
+                "rate": result.rate,
+                "channels": result.channels,
+                "duration": result.duration,
+                "type": result.detection.type,
+                "confidence": round(result.detection.confidence, 3),
+            }
         )
     return {"library": str(library), "tracks": rows}

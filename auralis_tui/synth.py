@@ -39,15 +39,41 @@ CHARACTERS: dict[str, Character] = {
     "studio_hd_bright": Character(tempo=118, brightness_hz=16000, hats=0.35, air=0.09, spread=0.6, squash=0.3),
     "studio": Character(tempo=96, key_hz=98.0, brightness_hz=4500, hats=0.12, spread=0.5, squash=0.25),
     "metal": Character(
-        tempo=168, key_hz=82.4, brightness_hz=7000, hats=0.2, distortion=6.0, double_kick=True,
-        spread=0.7, squash=0.6, level_db=-11.0,
+        tempo=168,
+        key_hz=82.4,
+        brightness_hz=7000,
+        hats=0.2,
+        distortion=6.0,
+        double_kick=True,
+        spread=0.7,
+        squash=0.6,
+        level_db=-11.0,
     ),
     "bootleg": Character(
-        tempo=126, brightness_hz=3000, hats=0.1, spread=0.1, room=0.15, crowd=0.35, hiss=0.02,
-        band=(120.0, 3400.0), level_db=-20.0,
+        tempo=126,
+        brightness_hz=3000,
+        hats=0.1,
+        spread=0.1,
+        room=0.15,
+        crowd=0.35,
+        hiss=0.02,
+        band=(120.0, 3400.0),
+        level_db=-20.0,
     ),
-    "live": Character(tempo=104, key_hz=123.5, brightness_hz=8000, hats=0.2, spread=0.9, room=0.6, crowd=0.12, level_db=-18.0),
-    "vintage": Character(tempo=88, key_hz=130.8, brightness_hz=3500, hats=0.08, spread=0.0, hiss=0.015, band=(90.0, 5500.0), mono=True, level_db=-18.0),
+    "live": Character(
+        tempo=104, key_hz=123.5, brightness_hz=8000, hats=0.2, spread=0.9, room=0.6, crowd=0.12, level_db=-18.0
+    ),
+    "vintage": Character(
+        tempo=88,
+        key_hz=130.8,
+        brightness_hz=3500,
+        hats=0.08,
+        spread=0.0,
+        hiss=0.015,
+        band=(90.0, 5500.0),
+        mono=True,
+        level_db=-18.0,
+    ),
 }
 
 _PROGRESSION = (0, 7, 9, 5)  # I – V – vi – IV in semitones above the root
@@ -57,7 +83,7 @@ _MAJOR, _MINOR = (0, 4, 7), (0, 3, 7)
 def render(character: Character, seconds: float, rate: int, seed: int = 0) -> np.ndarray:
     """Render ``seconds`` of music; float32 ``(frames, 2)`` or ``(frames, 1)`` when mono."""
     rng = np.random.default_rng(seed)
-    frames = int(round(seconds * rate))
+    frames = round(seconds * rate)
     beat = 60.0 / character.tempo
     parts = [
         (_drums(character, frames, rate, beat, rng), 0.0),
@@ -79,7 +105,9 @@ def render(character: Character, seconds: float, rate: int, seed: int = 0) -> np
         drive = 10.0 ** (12.0 * character.squash / 20.0)
         stereo = np.tanh(stereo * drive) / np.tanh(drive) * 0.8
     if character.band:
-        sos = signal.butter(4, [character.band[0], min(character.band[1], 0.45 * rate)], "bandpass", fs=rate, output="sos")
+        sos = signal.butter(
+            4, [character.band[0], min(character.band[1], 0.45 * rate)], "bandpass", fs=rate, output="sos"
+        )
         stereo = signal.sosfilt(sos, stereo, axis=0)
     if character.hiss:
         stereo += character.hiss * rng.standard_normal(stereo.shape) * 0.1

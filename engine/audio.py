@@ -123,9 +123,7 @@ def decode(path: str | Path) -> Audio:
     if samples.shape[0] == 0:
         raise AudioError(path, "contains no audio frames")
     if 0 < meta.frames < samples.shape[0] * 0.999 or samples.shape[0] < meta.frames * 0.999:
-        raise AudioError(
-            path, f"truncated: header promises {meta.frames} frames, file holds {samples.shape[0]}"
-        )
+        raise AudioError(path, f"truncated: header promises {meta.frames} frames, file holds {samples.shape[0]}")
     _check_finite(path, samples)
     return Audio(samples, int(rate))
 

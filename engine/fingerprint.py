@@ -9,6 +9,7 @@ mono downmix; temporal features from a 5 ms energy envelope; loudness from BS.17
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from itertools import pairwise
 
 import numpy as np
 from scipy import fft as sfft
@@ -81,6 +82,15 @@ def _db(ratio: float, floor: float = -200.0) -> float:
     return 10.0 * float(np.log10(ratio)) if ratio > 0 else floor
 
 
+def _ratio_db(numerator: float, denominator: float, limit: float = 60.0) -> float:
+    """10·log10(numerator / denominator) clamped to ±limit; 0 when both are empty."""
+    if numerator <= 0 and denominator <= 0:
+        return 0.0
+    if denominator <= 0:
+        return limit
+    return float(np.clip(_db(numerator / denominator, -limit), -limit, limit))
+
+
 def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
     """Compute the fingerprint of ``samples`` (float32, frames × channels) at ``rate`` Hz."""
     mono = to_mono(samples)
@@ -128,9 +138,7 @@ def _hop_energy(mono: np.ndarray, hop: int) -> np.ndarray:
 
 def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     names = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
-    energy = np.array(
-        [spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in zip(BAND_EDGES_HZ, BAND_EDGES_HZ[1:], strict=False)]
-    )
+    energy = np.array([spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in pairwise(BAND_EDGES_HZ)])
     total = energy.sum()
     shares = energy / total if total > 0 else np.zeros_like(energy)
     return {name: float(share) for name, share in zip(names, shares, strict=True)}
@@ -141,14 +149,10 @@ def _dynamics(samples, spectrum, freqs, segments, mean_square: float) -> dict[st
     crest = _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
     bass = spectrum[(freqs >= 60) & (freqs < 250)].sum()
     mid = spectrum[(freqs >= 500) & (freqs < 2000)].sum()
-    if mid > 0:
-        ratio = float(np.clip(_db(bass / mid, -60.0), -60.0, 60.0))
-    else:
-        ratio = 60.0 if bass > 0 else 0.0
     return {
         "lufs": loudness.integrated_from_segments(segments),
         "crest_db": crest,
-        "bass_mid_ratio_db": ratio,
+        "bass_mid_ratio_db": _ratio_db(bass, mid),
     }
 
 

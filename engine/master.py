@@ -52,7 +52,14 @@ def _peak(freq: float, gain_db: float, q: float, rate: float) -> list[float]:
     w0 = 2.0 * np.pi * freq / rate
     alpha = np.sin(w0) / (2.0 * q)
     a0 = 1 + alpha / a
-    return [(1 + alpha * a) / a0, -2 * np.cos(w0) / a0, (1 - alpha * a) / a0, 1.0, -2 * np.cos(w0) / a0, (1 - alpha / a) / a0]
+    return [
+        (1 + alpha * a) / a0,
+        -2 * np.cos(w0) / a0,
+        (1 - alpha * a) / a0,
+        1.0,
+        -2 * np.cos(w0) / a0,
+        (1 - alpha / a) / a0,
+    ]
 
 
 def design_eq(params: MasterParams, rate: float) -> np.ndarray:
@@ -148,8 +155,11 @@ def limiter_gain(envelope: np.ndarray, gain: float, ceiling: float, timing: Limi
     lead = timing.lookahead - 1
     required = np.concatenate([np.ones(lead), required])
     held = ndimage.minimum_filter1d(
-        required, timing.hold + timing.lookahead + _INTERPOLATION_SPAN,
-        origin=_origin(timing.hold, timing.lookahead - 1 + _INTERPOLATION_SPAN), mode="constant", cval=1.0,
+        required,
+        timing.hold + timing.lookahead + _INTERPOLATION_SPAN,
+        origin=_origin(timing.hold, timing.lookahead - 1 + _INTERPOLATION_SPAN),
+        mode="constant",
+        cval=1.0,
     )
     total = np.cumsum(held, dtype=np.float64)
     average = (total[lead:] - np.concatenate([[0.0], total[: len(total) - lead - 1]])) / timing.lookahead

@@ -8,7 +8,7 @@ import pytest
 
 def sine(freq: float, seconds: float, rate: int, dbfs: float = -20.0, phase: float = 0.0) -> np.ndarray:
     """A mono float64 sine whose *peak* is ``dbfs``."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return 10.0 ** (dbfs / 20.0) * np.sin(2 * np.pi * freq * t + phase)
 
 

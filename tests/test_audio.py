@@ -5,15 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import sine, stereo
 
 from engine import audio
 from engine.audio import AudioError
 
+from conftest import sine, stereo
+
 
 @pytest.mark.parametrize(
     ("suffix", "rate", "tolerance"),
-    [(".wav", 44100, 1e-6), (".flac", 44100, 1e-6), (".aiff", 44100, 1e-6), (".ogg", 44100, 0.05), (".opus", 48000, 0.1), (".mp3", 44100, 0.1)],
+    [
+        (".wav", 44100, 1e-6),
+        (".flac", 44100, 1e-6),
+        (".aiff", 44100, 1e-6),
+        (".ogg", 44100, 0.05),
+        (".opus", 48000, 0.1),
+        (".mp3", 44100, 0.1),
+    ],
 )
 def test_every_format_round_trips(tmp_path, suffix, rate, tolerance):
     x = stereo(sine(440, 2.0, rate, -6.0))

@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import sine, stereo
 
 from auralis_tui.synth import CHARACTERS, render
 from engine.detect import UNKNOWN, detect, rule_score
 from engine.fingerprint import fingerprint
 from engine.model import FeatureRule, load_profiles
+
+from conftest import sine, stereo
 
 REQUIRED_TYPES = {"studio_hd_bright", "studio", "metal", "bootleg", "live"}
 
@@ -33,7 +34,7 @@ def rendered():
 
 
 def test_shipped_types(profiles):
-    assert REQUIRED_TYPES <= set(profiles)
+    assert set(profiles) >= REQUIRED_TYPES
     assert profiles["studio_hd_bright"].title == "HD Bright Transparent"
     assert all(p.min_confidence == pytest.approx(0.65) for p in profiles.values())
 

@@ -6,13 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from conftest import band_noise, click_track, sine, stereo
 
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint, fingerprint
 
+from conftest import band_noise, click_track, sine, stereo
+
 BANDS = {
-    "sub_bass": (25, 55), "bass": (70, 240), "low_mid": (260, 490), "mid": (600, 1900),
-    "upper_mid": (2100, 3900), "presence": (4200, 7800), "air": (8500, 19000),
+    "sub_bass": (25, 55),
+    "bass": (70, 240),
+    "low_mid": (260, 490),
+    "mid": (600, 1900),
+    "upper_mid": (2100, 3900),
+    "presence": (4200, 7800),
+    "air": (8500, 19000),
 }
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import sine, stereo
 
 from engine import loudness
+
+from conftest import sine, stereo
 
 RATES = (44100, 48000)
 
