@@ -2,8 +2,9 @@
 
 Every value is in physical units (Hz, dB, LUFS, LU, BPM, seconds⁻¹) or a bounded ratio, and
 every dimension is defined for silence and for very short files (no NaN, no infinity).
-Spectral features come from one pass of 93 ms Hann-windowed, non-overlapping frames of the
-mono downmix; temporal features from a 5 ms energy envelope; loudness from BS.1770-4.
+Spectral, stereo and loudness features come from one analysis pass: FFTs of consecutive 100 ms
+rectangular segments of each channel (see :class:`SegmentSpectra`); temporal features from a
+5 ms energy envelope. More than two channels are folded to stereo first (``audio.to_stereo``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from scipy import fft as sfft
 from scipy import signal
 
 from . import loudness
-from .audio import to_mono, to_stereo
+from .audio import to_stereo
 
 FINGERPRINT_VERSION = 1
 
 BAND_EDGES_HZ = (20.0, 60.0, 250.0, 500.0, 2000.0, 4000.0, 8000.0, 20000.0)
 SILENCE_DBFS = -60.0  # windows quieter than this count as silence
+ENVELOPE_HOP_SECONDS = 0.005  # temporal features work on a 5 ms energy envelope
 TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) resolves octave ambiguity
 CHROMA_RANGE_HZ = (55.0, 5000.0)
@@ -93,47 +95,96 @@ def _ratio_db(numerator: float, denominator: float, limit: float = 60.0) -> floa
 
 def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
     """Compute the fingerprint of ``samples`` (float32, frames × channels) at ``rate`` Hz."""
-    mono = to_mono(samples)
-    segments = loudness.segment_power(samples, rate)
-    power, freqs = _frame_power(mono, rate)
-    spectrum = power.sum(axis=0, dtype=np.float64)
-    envelope_hop = max(1, round(rate * 0.005))
-    hop_energy = _hop_energy(mono, envelope_hop)
-    ll, rr, lr = _channel_products(samples)
-    mean_square = (ll + rr) / (2.0 * max(len(samples), 1))
+    if samples.shape[1] > 2:
+        samples = to_stereo(samples)
+    spectra = segment_spectra(samples, rate)
+    hop = max(1, round(rate * ENVELOPE_HOP_SECONDS))
+    hop_energy = _hop_energy(samples, hop)
+    per_second = max(1, round(rate / hop)) * hop
+    second_peaks = _block_peaks(samples, per_second)
+    peak = max(
+        float(second_peaks.max(initial=0.0)),
+        float(_block_peaks(samples[len(second_peaks) * per_second :], 1).max(initial=0.0)),
+    )
+    spectrum = spectra.mono.sum(axis=0, dtype=np.float64)
     values = {
-        **_bands(spectrum, freqs),
-        **_dynamics(samples, spectrum, freqs, segments, mean_square),
-        **_temporal(mono, hop_energy, envelope_hop, rate),
-        **_spectral(power, spectrum, freqs),
-        **_harmonic(power, freqs),
-        **_variation(mono, hop_energy, envelope_hop, rate, segments),
-        **_stereo(ll, rr, lr),
+        **_bands(spectrum, spectra.freqs),
+        **_dynamics(peak, len(samples), spectrum, spectra),
+        **_temporal(samples, hop_energy, hop, rate),
+        **_spectral(spectra.mono, spectrum, spectra.freqs),
+        **_harmonic(spectra.mono, spectra.freqs),
+        **_variation(second_peaks, hop_energy, per_second // hop, spectra.loudness),
+        **_stereo(*spectra.channel_products),
     }
     return Fingerprint(**values)
 
 
-def _frame_power(mono: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """|FFT|² of non-overlapping Hann frames (~93 ms: 4096 samples at 44.1/48 kHz, 10.8 Hz bins
-    at 44.1 kHz — fine enough to resolve the 20–60 Hz sub-bass band)."""
-    n_fft = int(2 ** round(np.log2(rate * 0.093)))
-    count = max(1, len(mono) // n_fft)
-    frames = np.zeros((count, n_fft), np.float32)
-    usable = min(len(mono), count * n_fft)
-    frames.reshape(-1)[:usable] = mono[:usable]
-    frames *= np.hanning(n_fft).astype(np.float32)
-    spectrum = sfft.rfft(frames, axis=1, workers=1)
-    power = spectrum.real**2 + spectrum.imag**2
-    return power, np.fft.rfftfreq(n_fft, 1.0 / rate)
+@dataclass(frozen=True)
+class SegmentSpectra:
+    """Spectra of consecutive 100 ms rectangular segments — the fingerprint's one analysis pass.
+
+    ``mono`` is the power spectrum of the channel average per segment; ``loudness`` holds the
+    BS.1770 channel-weighted K-weighted energy of each segment, obtained by Parseval's theorem
+    (Σ y² = Σₖ wₖ·|Xₖ|²·|K(fₖ)|² / N) instead of a second time-domain filter pass; the gating is
+    ``engine.loudness``'s own. ``channel_products`` are Σ L², Σ R², Σ L·R, exact by Parseval.
+    """
+
+    freqs: np.ndarray
+    mono: np.ndarray
+    loudness: loudness.SegmentPower
+    channel_products: tuple[float, float, float]
 
 
-def _hop_energy(mono: np.ndarray, hop: int) -> np.ndarray:
-    """Mean square of ``mono`` over consecutive hops of ``hop`` samples."""
-    count = len(mono) // hop
+def segment_spectra(samples: np.ndarray, rate: int) -> SegmentSpectra:
+    """Rectangular-window FFTs of consecutive 100 ms segments of every channel (10 Hz bins)."""
+    length = max(2, round(rate * loudness.SEGMENT_SECONDS))
+    count = max(1, len(samples) // length)
+    if len(samples) < count * length:  # shorter than one segment: zero-pad it
+        samples = np.concatenate([samples, np.zeros((count * length - len(samples), samples.shape[1]), np.float32)])
+    freqs = np.fft.rfftfreq(length, 1.0 / rate)
+    parseval = np.full(len(freqs), 2.0 / length)  # one-sided spectrum: DC and Nyquist count once
+    parseval[0] = 1.0 / length
+    if length % 2 == 0:
+        parseval[-1] = 1.0 / length
+    # both weightings at once, applied to interleaved re², im² (one matmul per channel)
+    weights = np.stack([parseval * loudness.k_weighting_power_response(freqs, rate), parseval], axis=1)
+    weights = np.repeat(weights, 2, axis=0).astype(np.float32)
+    gains = loudness.channel_weights(samples.shape[1])
+    total_spectrum = None
+    k_energy = np.zeros(count)
+    energies = []
+    for ch in range(samples.shape[1]):
+        spectrum = sfft.rfft(samples[: count * length, ch].reshape(count, length), axis=1, workers=1)
+        parts = spectrum.view(np.float32)
+        per_segment = np.concatenate(  # (count, 2): K-weighted and plain energy; chunks stay in cache
+            [np.square(parts[i : i + 128]) @ weights for i in range(0, count, 128)]
+        )
+        k_energy += gains[ch] * per_segment[:, 0]
+        energies.append(float(per_segment[:, 1].sum(dtype=np.float64)))
+        total_spectrum = spectrum if total_spectrum is None else np.add(total_spectrum, spectrum, out=total_spectrum)
+    mono = total_spectrum.real**2
+    mono += total_spectrum.imag**2
+    mono *= np.float32(1.0 / samples.shape[1] ** 2)
+    segments = loudness.SegmentPower(k_energy, np.full(count, float(length)))
+    return SegmentSpectra(freqs, mono, segments, _products(energies, mono, parseval))
+
+
+def _products(energies: list[float], mono: np.ndarray, parseval: np.ndarray) -> tuple[float, float, float]:
+    """Σ L², Σ R², Σ L·R from channel energies and the mono power ((L+R)/2)² (mono: L = R)."""
+    if len(energies) == 1:
+        return energies[0], energies[0], energies[0]
+    mono_energy = float(mono.sum(axis=0, dtype=np.float64) @ parseval)
+    left, right = energies[0], energies[1]
+    return left, right, (4.0 * mono_energy - left - right) / 2.0
+
+
+def _hop_energy(samples: np.ndarray, hop: int) -> np.ndarray:
+    """Mean square over all channels in consecutive hops of ``hop`` frames."""
+    count = len(samples) // hop
     if count == 0:
         return np.zeros(1)
-    blocks = mono[: count * hop].reshape(count, hop)
-    return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / hop
+    blocks = samples[: count * hop].reshape(count, -1)
+    return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / blocks.shape[1]
 
 
 def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
@@ -144,33 +195,45 @@ def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     return {name: float(share) for name, share in zip(names, shares, strict=True)}
 
 
-def _dynamics(samples, spectrum, freqs, segments, mean_square: float) -> dict[str, float]:
-    peak = max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+def _dynamics(peak: float, frames: int, spectrum: np.ndarray, spectra: SegmentSpectra) -> dict[str, float]:
+    left, right, _ = spectra.channel_products
+    mean_square = (left + right) / (2.0 * max(frames, 1))
     crest = _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
+    freqs = spectra.freqs
     bass = spectrum[(freqs >= 60) & (freqs < 250)].sum()
     mid = spectrum[(freqs >= 500) & (freqs < 2000)].sum()
     return {
-        "lufs": loudness.integrated_from_segments(segments),
+        "lufs": loudness.integrated_from_segments(spectra.loudness),
         "crest_db": crest,
         "bass_mid_ratio_db": _ratio_db(bass, mid),
     }
 
 
-def _onset_envelope(mono: np.ndarray, hop: int) -> np.ndarray:
+def _onset_envelope(samples: np.ndarray, hop: int, hop_energy: np.ndarray) -> np.ndarray:
     """Onset strength every ``hop`` samples: the half-wave rectified rise of log energy of the
     first difference of the signal (a 6 dB/octave tilt that mutes sustained bass, whose
-    energy ripple would otherwise alias into the envelope), smoothed over two hops."""
-    energy = _hop_energy(np.diff(mono, prepend=mono[:1]), hop)
+    energy ripple would otherwise alias into the envelope), smoothed over two hops.
+
+    Σ(x[n] − x[n−1])² = Σx[n]² + Σx[n−1]² − 2·Σx[n]·x[n−1], so no difference signal is built.
+    """
+    count = (len(samples) - 1) // hop
+    if count == 0:
+        return np.zeros(1)
+    current = samples[1 : 1 + count * hop].reshape(count, -1)
+    previous = samples[: count * hop].reshape(count, -1)
+    cross = np.einsum("ij,ij->i", current, previous, dtype=np.float64)
+    energy = np.einsum("ij,ij->i", current, current, dtype=np.float64) + hop_energy[:count] * previous.shape[1]
+    energy = np.maximum(energy - 2.0 * cross, 0.0) / previous.shape[1]
     energy[1:] = 0.5 * (energy[1:] + energy[:-1])
     log_energy = np.log10(energy + 1e-10)
     return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
 
 
-def _temporal(mono: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
+def _temporal(samples: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
     hop_seconds = hop / rate
     duration = len(hop_energy) * hop_seconds
     silent = _silent_windows(hop_energy, 10)
-    onset = _onset_envelope(mono, hop)
+    onset = _onset_envelope(samples, hop, hop_energy)
     tempo, stability = _tempo(onset, hop_seconds)
     density = 0.0
     if onset.any():
@@ -207,8 +270,9 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
     max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
     if n < 2 * max_lag or not centred.any():
         return 0.0, 0.0
-    spectrum = np.fft.rfft(centred, 2 * n)
-    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2)[:n]
+    size = sfft.next_fast_len(2 * n, real=True)  # zero-padded: linear, not circular, correlation
+    spectrum = sfft.rfft(centred, size)
+    acf = sfft.irfft(spectrum.real**2 + spectrum.imag**2, size)[:n]
     acf = acf / np.arange(n, 0, -1)  # unbiased: each lag averages over its overlap
     if acf[0] <= 0:
         return 0.0, 0.0
@@ -233,12 +297,11 @@ def _spectral(power: np.ndarray, spectrum: np.ndarray, freqs: np.ndarray) -> dic
         return {"spectral_centroid_hz": 0.0, "spectral_rolloff_hz": 0.0, "spectral_flatness": 0.0}
     centroid = float((freqs * spectrum).sum() / total)
     rolloff = float(freqs[min(np.searchsorted(np.cumsum(spectrum), 0.85 * total), len(freqs) - 1)])
-    band = power[:, (freqs >= 20) & (freqs <= 20000)]
-    frame_mean = band.mean(axis=1)
-    active = frame_mean > frame_mean.max() * 1e-6
-    band = band[active] + np.float32(1e-12)
-    geometric = np.exp(np.log(band).mean(axis=1))
-    flatness = float(np.mean(geometric / band.mean(axis=1)))
+    band = power[:, np.searchsorted(freqs, 20.0) : np.searchsorted(freqs, 20000.0, side="right")]
+    arithmetic = band.mean(axis=1, dtype=np.float64)
+    active = arithmetic > arithmetic.max() * 1e-6
+    geometric = np.exp(np.log(band + np.float32(1e-12)).mean(axis=1, dtype=np.float64))
+    flatness = float(np.mean(geometric[active] / arithmetic[active]))
     return {"spectral_centroid_hz": centroid, "spectral_rolloff_hz": rolloff, "spectral_flatness": flatness}
 
 
@@ -256,9 +319,9 @@ def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else frame_energy > 0
     if not active.any():
         return {"harmonic_ratio": 0.0, "pitch_stability": 0.0, "chroma_energy": 0.0}
-    tonal_bins = freqs <= CHROMA_RANGE_HZ[1]
-    active_power = power[active][:, tonal_bins]
-    chroma = active_power @ _chroma_matrix(freqs[tonal_bins])
+    top = int(np.searchsorted(freqs, CHROMA_RANGE_HZ[1], side="right"))
+    active_power = power[:, :top] if active.all() else power[active, :top]
+    chroma = active_power @ _chroma_matrix(freqs[:top])
     chroma_total = chroma.sum(axis=1)
     tonal = chroma_total > 0
     chroma_energy = float((chroma[tonal].max(axis=1) / chroma_total[tonal]).mean()) if tonal.any() else 0.0
@@ -275,7 +338,7 @@ def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
 def _peak_energy_share(power: np.ndarray) -> float:
     """Share of energy (up to 5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean.
 
-    A peak counts with its two neighbours, which hold the Hann main lobe.
+    A peak counts with its two neighbours, which hold the window's main lobe.
     """
     width = 9
     cumulative = np.cumsum(power, axis=1, dtype=np.float32)
@@ -289,17 +352,22 @@ def _peak_energy_share(power: np.ndarray) -> float:
     return float(np.clip(tonal / total, 0.0, 1.0)) if total > 0 else 0.0
 
 
-def _variation(mono, hop_energy, hop, rate, segments) -> dict[str, float]:
-    per_second = max(1, round(rate / hop))
-    count = len(hop_energy) // per_second
-    short_term = loudness.short_term_from_segments(segments)
-    gated = short_term[loudness.gated_mean(short_term, 10.0 ** ((short_term + 0.691) / 10.0), -20.0)]
-    loudness_std = float(gated.std()) if len(gated) > 1 else 0.0
+def _block_peaks(samples: np.ndarray, block: int) -> np.ndarray:
+    """Largest |sample| over all channels in each complete block of ``block`` frames."""
+    count = len(samples) // block
     if count == 0:
-        return {"dynamic_range_variation_db": 0.0, "loudness_variation_lu": loudness_std, "peak_consistency": 1.0}
-    second = per_second * hop
-    peaks = np.abs(mono[: count * second]).reshape(count, second).max(axis=1).astype(np.float64)
-    mean_square = hop_energy[: count * per_second].reshape(count, per_second).mean(axis=1)
+        return np.zeros(0)
+    blocks = samples[: count * block].reshape(count, -1)
+    return np.maximum(blocks.max(axis=1), -blocks.min(axis=1)).astype(np.float64)
+
+
+def _variation(peaks, hop_energy, hops_per_second, segments) -> dict[str, float]:
+    """Spread of per-second crest factor, of gated short-term loudness, and of per-second peaks."""
+    short_term = loudness.short_term_from_segments(segments)
+    gated = short_term[loudness.gate_mask(short_term, 10.0 ** ((short_term + 0.691) / 10.0), -20.0)]
+    loudness_std = float(gated.std()) if len(gated) > 1 else 0.0
+    count = len(peaks)
+    mean_square = hop_energy[: count * hops_per_second].reshape(count, hops_per_second).mean(axis=1)
     loud = mean_square > 10.0 ** (SILENCE_DBFS / 10.0)
     if not loud.any():
         return {"dynamic_range_variation_db": 0.0, "loudness_variation_lu": loudness_std, "peak_consistency": 1.0}
@@ -309,16 +377,6 @@ def _variation(mono, hop_energy, hop, rate, segments) -> dict[str, float]:
         "loudness_variation_lu": loudness_std,
         "peak_consistency": float(np.median(peaks[loud]) / peaks[loud].max()),
     }
-
-
-def _channel_products(samples: np.ndarray) -> tuple[float, float, float]:
-    """Σ L², Σ R², Σ L·R of the stereo fold-down (mono: L = R)."""
-    if samples.shape[1] == 1:
-        energy = float(np.dot(samples[:, 0], samples[:, 0]))
-        return energy, energy, energy
-    stereo = to_stereo(samples)
-    left, right = stereo[:, 0], stereo[:, 1]
-    return float(np.dot(left, left)), float(np.dot(right, right)), float(np.dot(left, right))
 
 
 def _stereo(ll: float, rr: float, lr: float) -> dict[str, float]:

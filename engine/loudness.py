@@ -58,6 +58,12 @@ def k_weighting_sos(rate: float) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
+def k_weighting_power_response(freqs: np.ndarray, rate: int) -> np.ndarray:
+    """|K(e^jω)|² of :func:`k_weighting_sos` at ``freqs`` (Hz) — the same filter, as a power gain."""
+    _, response = signal.sosfreqz(k_weighting_sos(rate), worN=np.asarray(freqs, dtype=np.float64), fs=rate)
+    return np.abs(response) ** 2
+
+
 def channel_weights(channels: int) -> np.ndarray:
     """BS.1770 channel weights Gᵢ in WAV order: 1.0 for L, R, C; 1.41 for surrounds; LFE 0."""
     weights = np.ones(channels)
@@ -122,8 +128,9 @@ def power_to_lufs(power: np.ndarray | float) -> np.ndarray:
     return np.maximum(lufs, FLOOR_LUFS)
 
 
-def gated_mean(values_lufs: np.ndarray, power: np.ndarray, relative_gate: float) -> np.ndarray:
-    """Boolean mask of windows passing the absolute (−70 LUFS) and the given relative gate."""
+def gate_mask(values_lufs: np.ndarray, power: np.ndarray, relative_gate: float) -> np.ndarray:
+    """Windows passing the absolute gate (−70 LUFS) and a gate ``relative_gate`` LU below the
+    loudness of their mean power (−10 LU for BS.1770 integration, −20 LU for EBU loudness range)."""
     above = values_lufs > ABSOLUTE_GATE_LUFS
     if not above.any():
         return above
@@ -137,7 +144,7 @@ def integrated_from_segments(segments: SegmentPower) -> float:
     if len(power) == 0:
         return FLOOR_LUFS
     block_lufs = power_to_lufs(power)
-    passed = gated_mean(block_lufs, power, RELATIVE_GATE_LU)
+    passed = gate_mask(block_lufs, power, RELATIVE_GATE_LU)
     if not passed.any():
         return FLOOR_LUFS
     return float(power_to_lufs(power[passed].mean()))

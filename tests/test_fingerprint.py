@@ -129,3 +129,23 @@ def test_silence_values():
     assert fp.silence_ratio == 1.0
     assert fp.tempo_bpm == 0.0
     assert fp.phase_correlation == 1.0
+
+
+@pytest.mark.parametrize(("name", "rate"), [("live", 44100), ("metal", 48000), ("bootleg", 11025), ("vintage", 96000)])
+def test_spectral_loudness_agrees_with_the_time_domain_meter(name, rate):
+    # the fingerprint K-weights in the frequency domain (Parseval); engine.loudness filters
+    from auralis_tui.synth import CHARACTERS, render
+    from engine import loudness
+
+    music = render(CHARACTERS[name], 12, rate, seed=5)
+    fp = fingerprint(music, rate)
+    assert fp.lufs == pytest.approx(loudness.integrated_loudness(music, rate), abs=0.1)
+
+
+def test_stereo_sums_are_exact(rng):
+    left = rng.standard_normal(44100).astype(np.float32)
+    right = (0.3 * left + rng.standard_normal(44100)).astype(np.float32)
+    fp = fingerprint(np.stack([left, right], axis=1), 44100)
+    ll, rr, lr = (float(np.dot(a.astype(np.float64), b)) for a, b in ((left, left), (right, right), (left, right)))
+    assert fp.phase_correlation == pytest.approx(lr / np.sqrt(ll * rr), abs=1e-3)
+    assert fp.stereo_width == pytest.approx((ll + rr - 2 * lr) / (2 * (ll + rr)), abs=1e-3)
