@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from auralis_tui.synth import CHARACTERS, render
+from engine import loudness
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint, fingerprint
 
 from conftest import band_noise, click_track, sine, stereo
@@ -134,9 +136,6 @@ def test_silence_values():
 @pytest.mark.parametrize(("name", "rate"), [("live", 44100), ("metal", 48000), ("bootleg", 11025), ("vintage", 96000)])
 def test_spectral_loudness_agrees_with_the_time_domain_meter(name, rate):
     # the fingerprint K-weights in the frequency domain (Parseval); engine.loudness filters
-    from auralis_tui.synth import CHARACTERS, render
-    from engine import loudness
-
     music = render(CHARACTERS[name], 12, rate, seed=5)
     fp = fingerprint(music, rate)
     assert fp.lufs == pytest.approx(loudness.integrated_loudness(music, rate), abs=0.1)
