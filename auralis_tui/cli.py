@@ -11,6 +11,8 @@ from engine.audio import AudioError
 from engine.model import ProfileError
 
 from . import __version__
+from .config import ConfigError
+from .store import QueryRefused, StoreBusy
 
 #: Fingerprint features grouped for display, with their units.
 FEATURE_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -63,6 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--json", action="store_true", help="machine-readable report")
     ms.set_defaults(run=cmd_master)
 
+    sc = commands.add_parser(
+        "scan",
+        parents=[common],
+        help="index and fingerprint music folders",
+        description="Walk DIR (or every configured library folder), read tags, and fingerprint new or "
+        "changed files in parallel. DIR is remembered as a library folder. Progress goes to stderr.",
+    )
+    sc.add_argument("dirs", nargs="*", metavar="DIR", help="music folder(s); default: the configured ones")
+    sc.add_argument("--jobs", type=_positive_int, metavar="N", help="analysis processes (default: CPU cores)")
+    sc.add_argument("--json", action="store_true", help="machine-readable summary")
+    sc.set_defaults(run=cmd_scan)
+
+    sq = commands.add_parser(
+        "sql",
+        parents=[common],
+        help="read-only SQL over the library",
+        description="Run one SELECT over the library views (tracks). Writes, ATTACH, COPY, "
+        "INSTALL/LOAD and reading other files are refused.",
+    )
+    sq.add_argument("query", metavar="SQL")
+    sq.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sq.set_defaults(run=cmd_sql)
+
     demo = commands.add_parser("demo", parents=[common], help="build the demo library and show what it contains")
     demo.add_argument("--json", action="store_true", help="machine-readable summary")
     demo.set_defaults(run=cmd_demo)
@@ -78,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return run(args)
-    except (AudioError, ProfileError, UserError) as exc:
+    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreBusy) as exc:
         print(f"auralis: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -87,6 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auralis: interrupted", file=sys.stderr)
         return 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _home(args: argparse.Namespace):
+    from .paths import data_home
+
+    return data_home(getattr(args, "home", None))
 
 
 def _print_json(data: object) -> None:
@@ -145,20 +183,80 @@ def cmd_master(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import add_library_root, load_config
+    from .library import scan
+
+    home = _home(args)
+    roots = [Path(d) for d in args.dirs] or [Path(r) for r in load_config(home).library_roots]
+    if not roots:
+        raise UserError("no library folder configured yet: run `auralis scan DIR`")
+    summaries = []
+    for root in roots:
+        if not root.is_dir():
+            raise UserError(f"{root}: not a folder")
+        add_library_root(home, root)
+        print(f"scanning {root.resolve()} …", file=sys.stderr)
+        summaries.append(scan(home, root, args.jobs))
+    if args.json:
+        _print_json([vars(s) for s in summaries])
+    else:
+        for s in summaries:
+            state = "interrupted — finished work is kept" if s.interrupted else f"done in {s.seconds:.1f} s"
+            print(
+                f"{s.root}: {s.seen} audio files ({s.new} new, {s.changed} changed, {s.unchanged} unchanged, "
+                f"{s.missing} gone), {s.analysed} analysed; {state}"
+            )
+            if s.errors:
+                print(f"  {len(s.errors)} file(s) could not be read:")
+                for path, reason in s.errors:
+                    print(f"    {path}: {reason}")
+    return 130 if any(s.interrupted for s in summaries) else 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import csv
+
+    from .store import run_user_query
+
+    result = run_user_query(_home(args), args.query)
+    if args.format == "json":
+        _print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        _print_table(result.columns, result.rows)
+    return 0
+
+
+def _print_table(columns: list[str], rows: list[tuple]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import build_demo
     from .paths import data_home
 
-    home = data_home(args.home)
+    home = data_home(args.home) if getattr(args, "home", None) else data_home() / "demo"
     summary = build_demo(home, progress=lambda msg: print(msg, file=sys.stderr))
     if args.json:
         _print_json(summary)
         return 0
-    print(f"Demo library in {summary['library']}:")
+    print(f"Demo home {home} — library {summary['library']}:")
     for track in summary["tracks"]:
         print(
             f"  {track['file']:34s} {track['rate']:>6d} Hz {track['channels']} ch {track['duration']:5.1f} s"
             f"  {track['type']:17s} {track['confidence']:.2f}  (made as {track['character']})"
         )
-    print("The TUI is not built yet; `auralis fingerprint FILE` and `auralis master IN OUT` work on these files.")
+    print('The TUI is not built yet; try `auralis --home DIR sql "SELECT artist, title, type FROM tracks"`.')
     return 0

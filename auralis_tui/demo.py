@@ -3,7 +3,9 @@ the recording types, kept apart from the user's own data under ``<home>/demo-lib
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,7 +13,9 @@ from mutagen.flac import FLAC
 
 from engine import audio
 
-from .analysis import analyze_file
+from . import store
+from .config import add_library_root
+from .library import scan
 from .synth import CHARACTERS, render
 
 
@@ -144,7 +148,7 @@ DEMO_TRACKS: tuple[DemoTrack, ...] = (
 )
 
 
-def render_track(track: DemoTrack, path: Path) -> None:
+def render_track(track: DemoTrack, path: Path) -> DemoTrack:
     """Synthesize and tag one demo track (deterministic for a given entry)."""
     base = CHARACTERS[track.character]
     character = replace(base, tempo=base.tempo + track.tempo_shift, key_hz=base.key_hz * track.key_shift)
@@ -162,31 +166,24 @@ def render_track(track: DemoTrack, path: Path) -> None:
         }
     )
     tags.save()
+    return track
 
 
-def build_demo(home: Path, progress: Callable[[str], None] = lambda _msg: None) -> dict:
-    """Render missing demo tracks under ``home/demo-library`` and analyse all of them."""
+def build_demo(home: Path, progress: Callable[[str], None] = lambda _msg: None, jobs: int | None = None) -> dict:
+    """Render missing demo tracks under ``home/demo-library``, then scan and analyse them."""
     library = home / "demo-library"
     library.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for number, track in enumerate(DEMO_TRACKS, 1):
-        path = library / track.file
-        if not path.exists():
-            progress(f"[{number}/{len(DEMO_TRACKS)}] rendering {track.file}")
-            render_track(track, path)
-        result = analyze_file(path)
-        rows.append(
-            {
-                "file": track.file,
-                "artist": track.artist,
-                "album": track.album,
-                "title": track.title,
-                "character": track.character,
-                "rate": result.rate,
-                "channels": result.channels,
-                "duration": result.duration,
-                "type": result.detection.type,
-                "confidence": round(result.detection.confidence, 3),
-            }
-        )
-    return {"library": str(library), "tracks": rows}
+    missing = [track for track in DEMO_TRACKS if not (library / track.file).exists()]
+    if missing:
+        progress(f"rendering {len(missing)} demo tracks …")
+        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+            for track in pool.map(render_track, missing, [library / t.file for t in missing]):
+                progress(f"  rendered {track.file}")
+    add_library_root(home, library)
+    scan(home, library, jobs)
+    made_as = {track.file: track.character for track in DEMO_TRACKS}
+    rows = [
+        {**row, "file": Path(row["path"]).name, "character": made_as.get(Path(row["path"]).name, "?")}
+        for row in store.tracks_under(home, str(library.resolve()))
+    ]
+    return {"home": str(home), "library": str(library), "tracks": rows}

@@ -1,0 +1,79 @@
+"""THE owner of ``config.toml``: user settings read with tomllib, written with tomlkit so the
+user's comments and layout survive every change."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+
+CONFIG_NAME = "config.toml"
+_TEMPLATE = """\
+# Auralis settings. Edit freely: comments and layout are kept when Auralis changes a value.
+
+# Folders scanned by `auralis scan` (absolute paths).
+library_roots = []
+
+# Output device name or index for playback ("" = system default).
+audio_device = ""
+
+# Anonymized sharing of profile statistics (off unless you turn it on).
+sharing = false
+"""
+
+
+class ConfigError(ValueError):
+    """config.toml cannot be read; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Config:
+    library_roots: list[str] = field(default_factory=list)
+    audio_device: str = ""
+    sharing: bool = False
+
+
+def config_path(home: Path) -> Path:
+    return home / CONFIG_NAME
+
+
+def load_config(home: Path) -> Config:
+    """Read ``config.toml`` (created from the template when missing)."""
+    path = config_path(home)
+    if not path.exists():
+        _write(path, _TEMPLATE)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    roots = data.get("library_roots", [])
+    if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+        raise ConfigError(f"{path}: library_roots must be a list of folder paths")
+    return Config(roots, str(data.get("audio_device", "")), bool(data.get("sharing", False)))
+
+
+def add_library_root(home: Path, root: Path) -> bool:
+    """Remember ``root`` as a library folder; returns False when it was already known."""
+    load_config(home)
+    path = config_path(home)
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    roots = document.setdefault("library_roots", tomlkit.array())
+    resolved = str(root.resolve())
+    if resolved in [str(r) for r in roots]:
+        return False
+    roots.append(resolved)
+    _write(path, tomlkit.dumps(document))
+    return True
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomic replace: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
