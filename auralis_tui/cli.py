@@ -12,7 +12,7 @@ from engine.model import ProfileError
 
 from . import __version__
 from .config import ConfigError
-from .store import QueryRefused, StoreBusy
+from .store import QueryRefused, StoreError
 
 #: Fingerprint features grouped for display, with their units.
 FEATURE_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return run(args)
-    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreBusy) as exc:
+    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError) as exc:
         print(f"auralis: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -183,6 +183,7 @@ def scan(
                 store.upsert_tracks(home, fresh)
                 fresh.clear()
         store.upsert_tracks(home, fresh)
+        fresh.clear()
         store.set_missing(home, reappeared, False)
         gone = [path for path, info in known.items() if path not in seen and not info.missing]
         store.set_missing(home, gone, True)

@@ -48,7 +48,11 @@ CREATE TABLE IF NOT EXISTS tracks (
 """
 
 
-class StoreBusy(RuntimeError):
+class StoreError(RuntimeError):
+    """The database file cannot be opened; the message names it and says why."""
+
+
+class StoreBusy(StoreError):
     """The database stayed locked by another process for longer than the timeout."""
 
 
@@ -56,6 +60,7 @@ class StoreBusy(RuntimeError):
 def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS) -> Iterator:
     """Open ``library.duckdb`` (schema ensured), retrying while another process holds it."""
     path = home / DB_NAME
+    home.mkdir(parents=True, exist_ok=True)
     if read_only and not path.exists():
         with connect(home):
             pass
@@ -66,7 +71,9 @@ def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if "lock" not in str(exc).lower():
+                raise StoreError(f"{path}: {_first_line(exc)}") from None
+            if time.monotonic() > deadline:
                 raise StoreBusy(f"{path} is busy (another Auralis process is writing); try again") from None
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 0.2)
@@ -108,7 +115,10 @@ def upsert_tracks(home: Path, rows: Sequence[dict]) -> None:
     unnest = ", ".join("unnest(?)" for _ in names)
     with connect(home) as con:
         con.execute(
-            f"INSERT OR REPLACE INTO tracks ({', '.join(names)}, scanned_at) SELECT {unnest}, now()::TIMESTAMP",
+            # OR REPLACE only updates the listed columns: clear the old analysis explicitly
+            f"INSERT OR REPLACE INTO tracks ({', '.join(names)}, scanned_at, "
+            "fingerprint, fingerprint_version, type, confidence, analyzed_at) "
+            f"SELECT {unnest}, now()::TIMESTAMP, NULL, NULL, NULL, NULL, NULL",
             _columns(rows, names),
         )
 

@@ -1,0 +1,41 @@
+"""`auralis demo` builds a deterministic, analysed demo library in its own home."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from auralis_tui.demo import DEMO_TRACKS, render_track
+from engine import audio
+
+
+def test_demo_builds_a_varied_analysed_library(tmp_path):
+    home = tmp_path / "demo-home"
+    env = {**os.environ, "AURALIS_HOME": str(tmp_path / "real-home")}
+    result = subprocess.run(
+        [sys.executable, "-m", "auralis_tui", "demo", "--home", str(home), "--json"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tracks = json.loads(result.stdout)["tracks"]
+    assert 10 <= len(tracks) <= 12
+    assert any(t["channels"] == 1 for t in tracks)
+    assert any(t["rate"] == 96000 for t in tracks)
+    assert all(30 <= t["duration"] <= 90 for t in tracks)
+    assert all(t["artist"] and t["title"] and t["album"] for t in tracks)
+    assert {t["character"] for t in tracks} >= {"studio_hd_bright", "studio", "metal", "bootleg", "live", "vintage"}
+    assert all(t["type"] == t["character"] for t in tracks), [(t["file"], t["type"]) for t in tracks]
+    assert (home / "library.duckdb").exists()
+    assert not (tmp_path / "real-home" / "library.duckdb").exists()  # the user's data is untouched
+
+
+def test_demo_tracks_are_deterministic(tmp_path):
+    track = min(DEMO_TRACKS, key=lambda t: t.seconds * t.rate)
+    first, second = tmp_path / "a.flac", tmp_path / "b.flac"
+    render_track(track, first)
+    render_track(track, second)
+    np.testing.assert_array_equal(audio.decode(first).samples, audio.decode(second).samples)
