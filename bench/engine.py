@@ -16,23 +16,23 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # one core, as the targets say
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # bench/engine.py must not shadow the engine package
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-from auralis_tui.synth import CHARACTERS, render  # noqa: E402
-from engine import audio, loudness  # noqa: E402
-from engine.fingerprint import fingerprint  # noqa: E402
-from engine.master import StreamingMaster, master  # noqa: E402
-from engine.model import load_profiles  # noqa: E402
+from auralis_tui.synth import CHARACTERS, render
+from engine import audio, loudness
+from engine.fingerprint import fingerprint
+from engine.master import StreamingMaster, master
+from engine.model import load_profiles
 
 
 def best_of(runs: int, fn, *args):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,8 +146,9 @@ def test_reading_while_another_process_scans(tmp_path):
 def test_ctrl_c_stops_cleanly_and_keeps_finished_work(tmp_path):
     home = tmp_path / "home"
     root = tmp_path / "long"
-    for i in range(30):
-        tone_file(root / f"{i:03d}.flac", seconds=20.0, rate=44100)
+    first = tone_file(root / "000.flac", seconds=120.0, rate=44100)
+    for i in range(1, 40):  # ~0.25 s of analysis each: the scan is still busy when Ctrl-C comes
+        shutil.copyfile(first, root / f"{i:03d}.flac")
     scanner = auralis("scan", str(root), "--jobs", "1", home=home)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until some analyses have been written
@@ -164,11 +166,11 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_work(tmp_path):
     assert "Traceback" not in err
     assert "interrupted" in out
     analysed = sum(1 for r in rows(home).values() if r["fingerprint"] is not None)
-    assert 2 <= analysed < 30
+    assert 2 <= analysed < 40
     rescan = auralis("scan", str(root), "--jobs", "2", home=home)
     rescan.communicate(timeout=120)
     assert rescan.returncode == 0
-    assert sum(1 for r in rows(home).values() if r["fingerprint"] is not None) == 30
+    assert sum(1 for r in rows(home).values() if r["fingerprint"] is not None) == 40
 
 
 @pytest.mark.parametrize(
