@@ -12,6 +12,7 @@ from engine.model import ProfileError
 
 from . import __version__
 from .config import ConfigError
+from .feedback import FeedbackError
 from .store import QueryRefused, StoreError
 
 #: Fingerprint features grouped for display, with their units.
@@ -77,16 +78,70 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--json", action="store_true", help="machine-readable summary")
     sc.set_defaults(run=cmd_scan)
 
+    rt = commands.add_parser(
+        "rate",
+        parents=[common],
+        help="rate a track 1–5, with an optional comment",
+        description="Record a rating in the feedback log with the track's fingerprint, detected type and "
+        "the mastering parameters that apply to it. Comments like 'more bass', 'harsh' or 'too narrow' "
+        "feed the keyword patterns of `auralis analyze`.",
+    )
+    rt.add_argument("file", help="audio file")
+    rt.add_argument("--rating", type=int, required=True, choices=range(1, 6), metavar="N", help="1 (worst) to 5")
+    rt.add_argument("--comment", default="", metavar="TEXT", help="what you heard, in your words")
+    rt.add_argument("--json", action="store_true", help="print the recorded line")
+    rt.set_defaults(run=cmd_rate)
+
+    an = commands.add_parser(
+        "analyze",
+        parents=[common],
+        help="what your ratings say: averages, keyword patterns, recommendations",
+        description="Summarise ratings per detected type: samples, average rating and confidence, rating "
+        "histogram, keyword patterns in comments and the profile changes they support (≥ 5 samples).",
+    )
+    which = an.add_mutually_exclusive_group()
+    which.add_argument("--type", dest="kind", metavar="T", help="only this recording type")
+    which.add_argument("--all-types", action="store_true", help="every type (the default)")
+    an.add_argument("--monthly-summary", action="store_true", help="add ratings per calendar month")
+    an.add_argument("--since", metavar="WHEN", help="only feedback since 30d, 12w, 6m, 1y or a date")
+    an.add_argument("--json", action="store_true", help="machine-readable output")
+    an.set_defaults(run=cmd_analyze)
+
     sq = commands.add_parser(
         "sql",
         parents=[common],
-        help="read-only SQL over the library",
-        description="Run one SELECT over the library views (tracks). Writes, ATTACH, COPY, "
+        help="read-only SQL over the library and the feedback",
+        description="Run one SELECT over the documented views: tracks, feedback, ratings, ratings_monthly, "
+        "rating_distribution, profile_satisfaction, fix_events, track_ratings. Writes, ATTACH, COPY, "
         "INSTALL/LOAD and reading other files are refused.",
     )
     sq.add_argument("query", metavar="SQL")
     sq.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sq.set_defaults(run=cmd_sql)
+
+    ex = commands.add_parser(
+        "export",
+        parents=[common],
+        help="export anonymized feedback (needs `auralis sharing on`)",
+        description="Write the feedback without paths, track names, comments, ids or exact times "
+        "(month only) to OUT as JSON. Nothing leaves your machine unless you send that file.",
+    )
+    ex.add_argument("--anonymized", required=True, metavar="OUT", help="file to write")
+    ex.set_defaults(run=cmd_export)
+
+    fg = commands.add_parser(
+        "forget",
+        parents=[common],
+        help="delete old feedback",
+        description="Remove feedback events older than the given age from the log (atomic rewrite: the "
+        "old log stays until the new one is complete).",
+    )
+    fg.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 90d, 12w, 6m, 1y or a date")
+    fg.set_defaults(run=cmd_forget)
+
+    sh = commands.add_parser("sharing", parents=[common], help="allow or forbid anonymized export (default off)")
+    sh.add_argument("state", choices=("on", "off"))
+    sh.set_defaults(run=cmd_sharing)
 
     demo = commands.add_parser("demo", parents=[common], help="build the demo library and show what it contains")
     demo.add_argument("--json", action="store_true", help="machine-readable summary")
@@ -103,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return run(args)
-    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError) as exc:
+    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError) as exc:
         print(f"auralis: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -216,12 +271,145 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 130 if any(s.interrupted for s in summaries) else 0
 
 
+def cmd_rate(args: argparse.Namespace) -> int:
+    from .feedback import log_path
+    from .rating import rate
+
+    home = _home(args)
+    line, state = rate(home, args.file, args.rating, args.comment)
+    if args.json:
+        _print_json(line)
+        return 0
+    stars = "★" * args.rating + "☆" * (5 - args.rating)
+    origin = "cached" if state.cached else "analysed now"
+    print(f"{state.path.name}: {stars}  type {state.type} (confidence {state.confidence:.2f}, {origin})")
+    p = state.parameters
+    print(
+        f"  profile {state.profile_name} {state.profile_version}: bass {p['bass_db']:+.2f} dB, "
+        f"treble {p['treble_db']:+.2f} dB, width {p['width']:+.2f}"
+    )
+    if line["comment"]:
+        print(f"  note: {line['comment']}")
+    print(f"  saved to {log_path(home)}")
+    return 0
+
+
+def _since(text: str | None):
+    from .insights import parse_since
+
+    if text is None:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from . import insights, store
+
+    home = _home(args)
+    since = _since(args.since)
+    summaries = insights.type_summaries(home, since, args.kind)
+    monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
+    fixes = insights.fix_summary(home, since)
+    skipped = store.sync_feedback(home)
+    if args.json:
+        data = {"types": [s.as_dict() for s in summaries], "fixes": [f.as_dict() for f in fixes]}
+        if args.monthly_summary:
+            data["monthly"] = monthly
+        data["skipped_lines"] = skipped
+        _print_json(data)
+        return 0
+    if not summaries:
+        scope = f" for type {args.kind}" if args.kind else ""
+        print(f"No ratings{scope} yet: rate with `auralis rate FILE --rating N` or the app's 1–5 keys.")
+    for summary in summaries:
+        _print_type_summary(summary)
+    if monthly:
+        print("by month")
+        _print_table(list(monthly[0]), [tuple(_cell(v) for v in row.values()) for row in monthly])
+    if fixes:
+        print("fixes (accept rate = accepted ÷ decided; undo rate = undone ÷ accepted)")
+        rows = [tuple(_cell(v) for v in f.as_dict().values()) for f in fixes]
+        _print_table(list(fixes[0].as_dict()), rows)
+    if skipped:
+        print(f"note: {skipped} torn or invalid line(s) in the feedback log were skipped")
+    return 0
+
+
+def _cell(value: object) -> object:
+    return f"{value:.2f}" if isinstance(value, float) else value
+
+
+def _print_type_summary(summary) -> None:
+    report = summary.patterns
+    print(
+        f"{summary.type}: {summary.samples} rating(s), average {summary.average_rating:.2f}, "
+        f"confidence {summary.average_confidence:.2f}"
+    )
+    most = max(summary.histogram.values(), default=1)
+    for stars in range(5, 0, -1):
+        count = summary.histogram.get(stars, 0)
+        print(f"  {stars}★ {'█' * round(20 * count / most):20s} {count}")
+    wants = [f"{name}{'+' if sign > 0 else '−'} ×{n}" for (name, sign), n in report.wants.items() if n]
+    if wants:
+        print(f"  wants:   {', '.join(wants)}")
+    if report.phrases:
+        print("  phrases: " + ", ".join(f'"{p}" ×{n}' for p, n in list(report.phrases.items())[:8]))
+    for rec in report.recommendations:
+        if rec.parameter:
+            target = f"{rec.parameter} {rec.low:+.2f}…{rec.high:+.2f} (apply {rec.midpoint:+.2f})"
+        else:
+            target = rec.kind.replace("_", " ")
+        print(f"  → {target}: {rec.reason}")
+    if summary.samples < 5:
+        print("  (recommendations need at least 5 ratings)")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .privacy import export_anonymized
+
+    home = _home(args)
+    if not load_config(home).sharing:
+        raise UserError("sharing is off: run `auralis sharing on` to allow anonymized exports")
+    count = export_anonymized(home, args.anonymized)
+    print(f"{count} anonymized event(s) written to {args.anonymized}")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from .feedback import rewrite
+
+    cutoff = _since(args.older_than)
+    kept, dropped = rewrite(_home(args), lambda event: _naive_utc(event["timestamp"]) >= cutoff)
+    print(f"forgot {dropped} event(s) older than {cutoff:%Y-%m-%d %H:%M} UTC; {kept} kept")
+    return 0
+
+
+def _naive_utc(timestamp: str):
+    from .feedback import parse_timestamp
+
+    return parse_timestamp(timestamp).replace(tzinfo=None)
+
+
+def cmd_sharing(args: argparse.Namespace) -> int:
+    from .config import set_sharing
+
+    set_sharing(_home(args), args.state == "on")
+    print(f"sharing {args.state}")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import csv
 
-    from .store import run_user_query
+    from .store import run_user_query, sync_feedback
 
-    result = run_user_query(_home(args), args.query)
+    home = _home(args)
+    sync_feedback(home)
+    result = run_user_query(home, args.query)
     if args.format == "json":
         _print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
     elif args.format == "csv":

@@ -55,6 +55,15 @@ def load_config(home: Path) -> Config:
     return Config(roots, str(data.get("audio_device", "")), bool(data.get("sharing", False)))
 
 
+def set_sharing(home: Path, enabled: bool) -> None:
+    """Turn anonymized sharing on or off (comments in the file are kept)."""
+    load_config(home)
+    path = config_path(home)
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    document["sharing"] = enabled
+    _write(path, tomlkit.dumps(document))
+
+
 def add_library_root(home: Path, root: Path) -> bool:
     """Remember ``root`` as a library folder; returns False when it was already known."""
     load_config(home)

@@ -132,6 +132,16 @@ def _all_mentions(comment: str) -> Iterator[Mention]:
         yield from _clause_mentions(clause)
 
 
+def distinct_mentions(comment: str) -> list[Mention]:
+    """Every distinct (parameter, direction, phrase) in reading order: what the tally counts."""
+    return list(dict.fromkeys(_all_mentions(comment)))
+
+
+def key_label(parameter: str, direction: int) -> str:
+    """The text form of a (parameter, direction) key: "bass_db+" or "bass_db-"."""
+    return f"{parameter}{'+' if direction > 0 else '-'}"
+
+
 def find_mentions(comment: str) -> list[Mention]:
     """At most one mention per (parameter, direction), in order of first appearance."""
     first: dict[_Key, Mention] = {}
@@ -204,7 +214,7 @@ class PatternReport:
             "samples": self.samples,
             "average_rating": self.average_rating,
             "average_confidence": self.average_confidence,
-            "wants": {f"{parameter}{'+' if sign > 0 else '-'}": n for (parameter, sign), n in self.wants.items()},
+            "wants": {key_label(*key): n for key, n in self.wants.items()},
             "phrases": dict(self.phrases),
             "recommendations": [recommendation.as_dict() for recommendation in self.recommendations],
         }
@@ -225,79 +235,106 @@ _RULES: dict[str, _Rule] = {
     "width": _Rule(2, 0.05, 0.10),
 }
 _LOW_AVERAGE_RATING = 3.5
-_LOW_RATING = 3
+LOW_RATING = 3  #: ratings at or below this are evidence that detection misfires
 _HIGH_AVERAGE_RATING = 4.3
-_LOW_CONFIDENCE = 0.7
+LOW_CONFIDENCE = 0.7  #: detections below this are evidence for a higher confidence threshold
 _PHRASES_IN_REASON = 3
 
 
 @dataclass(frozen=True)
-class _Tally:
-    """Which samples asked for each (parameter, direction), and with which phrases."""
+class Tally:
+    """Everything the rules need about a set of samples, counted from samples or aggregated in SQL.
 
-    supporters: dict[_Key, list[str]]
-    phrases: dict[_Key, Counter[str]]
+    Id lists may be truncated (the database keeps the most recent ones); the counts never are.
+    """
+
+    samples: int
     commented: int
+    average_rating: float | None
+    average_confidence: float | None
+    wants: dict[_Key, int]
+    evidence: dict[_Key, tuple[str, ...]]
+    phrases: dict[_Key, dict[str, int]]
+    low_rated: int = 0
+    low_rated_ids: tuple[str, ...] = ()
+    unsure: int = 0
+    unsure_ids: tuple[str, ...] = ()
 
 
-def _tally(samples: list[Sample]) -> _Tally:
+def tally(samples: Iterable[Sample]) -> Tally:
     """Count each sample at most once per (parameter, direction) and once per phrase."""
+    samples = list(samples)
     supporters: dict[_Key, list[str]] = {key: [] for key in _KEYS}
     phrases: dict[_Key, Counter[str]] = {key: Counter() for key in _KEYS}
     for sample in samples:
-        found = dict.fromkeys(_all_mentions(sample.comment))  # unique, in reading order
+        found = distinct_mentions(sample.comment)
         for key in {(mention.parameter, mention.direction) for mention in found}:
             supporters[key].append(sample.id)
         for mention in found:
             phrases[(mention.parameter, mention.direction)][mention.phrase] += 1
-    return _Tally(supporters, phrases, sum(1 for sample in samples if sample.comment.strip()))
+    low_rated = tuple(sample.id for sample in samples if sample.rating <= LOW_RATING)
+    unsure = tuple(sample.id for sample in samples if sample.confidence < LOW_CONFIDENCE)
+    return Tally(
+        samples=len(samples),
+        commented=sum(1 for sample in samples if sample.comment.strip()),
+        average_rating=fmean(s.rating for s in samples) if samples else None,
+        average_confidence=fmean(s.confidence for s in samples) if samples else None,
+        wants={key: len(ids) for key, ids in supporters.items()},
+        evidence={key: tuple(ids) for key, ids in supporters.items()},
+        phrases={key: dict(counter) for key, counter in phrases.items()},
+        low_rated=len(low_rated),
+        low_rated_ids=low_rated,
+        unsure=len(unsure),
+        unsure_ids=unsure,
+    )
 
 
-def _parameter_recommendation(parameter: str, tally: _Tally) -> Recommendation | None:
+def _parameter_recommendation(parameter: str, counts: Tally) -> Recommendation | None:
     """A delta range when net mentions (wanting more minus wanting less) reach the rule's threshold."""
     rule = _RULES[parameter]
-    more, less = tally.supporters[(parameter, 1)], tally.supporters[(parameter, -1)]
-    net = len(more) - len(less)
+    more, less = counts.wants.get((parameter, 1), 0), counts.wants.get((parameter, -1), 0)
+    net = more - less
     if abs(net) < rule.threshold:
         return None
     direction = 1 if net > 0 else -1
     winners, losers = (more, less) if direction > 0 else (less, more)
     low, high = (rule.low, rule.high) if direction > 0 else (-rule.high, -rule.low)
-    top = tally.phrases[(parameter, direction)].most_common(_PHRASES_IN_REASON)
+    top = Counter(counts.phrases.get((parameter, direction), {})).most_common(_PHRASES_IN_REASON)
     quoted = ", ".join(f'"{phrase}" ×{n}' for phrase, n in top)
     label = f"{'more' if direction > 0 else 'less'} {parameter.removesuffix('_db')}"
     reason = (
-        f"{label} wanted in {len(winners)} of {tally.commented} comments ({quoted}); "
-        f"{len(losers)} wanted the opposite, net {net:+d}"
+        f"{label} wanted in {winners} of {counts.commented} comments ({quoted}); "
+        f"{losers} wanted the opposite, net {net:+d}"
     )
-    return Recommendation("parameter", parameter, low, high, reason, tuple(winners))
+    return Recommendation("parameter", parameter, low, high, reason, counts.evidence.get((parameter, direction), ()))
 
 
-def _rating_recommendations(samples: list[Sample], rating: float, confidence: float) -> list[Recommendation]:
+def _rating_recommendations(counts: Tally) -> list[Recommendation]:
     """Detection adjustments driven by the average rating and average confidence."""
+    rating, confidence = counts.average_rating, counts.average_confidence
+    if rating is None or confidence is None:
+        return []
     if rating < _LOW_AVERAGE_RATING:
-        low = tuple(sample.id for sample in samples if sample.rating <= _LOW_RATING)
         reason = (
             f"average rating {rating:.2f} is below {_LOW_AVERAGE_RATING}: "
-            f"{len(low)} of {len(samples)} samples rated {_LOW_RATING} or lower"
+            f"{counts.low_rated} of {counts.samples} samples rated {LOW_RATING} or lower"
         )
-        return [Recommendation("widen_detection", None, None, None, reason, low)]
-    if rating > _HIGH_AVERAGE_RATING and confidence < _LOW_CONFIDENCE:
-        unsure = tuple(sample.id for sample in samples if sample.confidence < _LOW_CONFIDENCE)
+        return [Recommendation("widen_detection", None, None, None, reason, counts.low_rated_ids)]
+    if rating > _HIGH_AVERAGE_RATING and confidence < LOW_CONFIDENCE:
         reason = (
             f"average rating {rating:.2f} is above {_HIGH_AVERAGE_RATING} but average confidence is {confidence:.2f}: "
-            f"{len(unsure)} of {len(samples)} samples detected below {_LOW_CONFIDENCE} confidence"
+            f"{counts.unsure} of {counts.samples} samples detected below {LOW_CONFIDENCE} confidence"
         )
-        return [Recommendation("raise_confidence_threshold", None, None, None, reason, unsure)]
+        return [Recommendation("raise_confidence_threshold", None, None, None, reason, counts.unsure_ids)]
     return []
 
 
-def analyse(samples: Iterable[Sample], min_samples: int = 5) -> PatternReport:
-    """Summarise samples and recommend profile changes.
+def recommend(counts: Tally, min_samples: int = 5) -> list[Recommendation]:
+    """Profile changes the tally supports.
 
     Each sample counts at most once per (parameter, direction). For each parameter the *net* count is
     samples wanting more minus samples wanting less, so opposing comments cancel out. Rules, applied only
-    when at least ``min_samples`` samples are given (counts and averages are always reported):
+    when at least ``min_samples`` samples were counted:
 
     - bass_db: net >= +3 suggests +0.3..+0.5 dB; symmetrically net <= -3 (boomy/muddy) suggests -0.5..-0.3 dB.
     - treble_db: net <= -2 (harsh/bright) suggests -0.3..-0.2 dB; symmetrically net >= +2 (dull/dark) +0.2..+0.3 dB.
@@ -307,23 +344,29 @@ def analyse(samples: Iterable[Sample], min_samples: int = 5) -> PatternReport:
 
     Parameter recommendations cite the samples asking for the winning direction.
     """
-    samples = list(samples)
-    tally = _tally(samples)
-    ratings = [sample.rating for sample in samples]
-    confidences = [sample.confidence for sample in samples]
-    recommendations: list[Recommendation] = []
-    if samples and len(samples) >= min_samples:
-        found = (_parameter_recommendation(parameter, tally) for parameter in PARAMETERS)
-        recommendations = [recommendation for recommendation in found if recommendation is not None]
-        recommendations += _rating_recommendations(samples, fmean(ratings), fmean(confidences))
-    phrases: Counter[str] = Counter()
-    for counter in tally.phrases.values():
-        phrases.update(counter)
-    return PatternReport(
-        samples=len(samples),
-        average_rating=fmean(ratings) if samples else None,
-        average_confidence=fmean(confidences) if samples else None,
-        wants={key: len(ids) for key, ids in tally.supporters.items()},
-        phrases=dict(sorted(phrases.items(), key=lambda item: (-item[1], item[0]))),
-        recommendations=recommendations,
+    if counts.samples == 0 or counts.samples < min_samples:
+        return []
+    found = (_parameter_recommendation(parameter, counts) for parameter in PARAMETERS)
+    return [recommendation for recommendation in found if recommendation is not None] + _rating_recommendations(
+        counts
     )
+
+
+def report(counts: Tally, min_samples: int = 5) -> PatternReport:
+    """The tally as a report with its recommendations."""
+    phrases: Counter[str] = Counter()
+    for per_key in counts.phrases.values():
+        phrases.update(per_key)
+    return PatternReport(
+        samples=counts.samples,
+        average_rating=counts.average_rating,
+        average_confidence=counts.average_confidence,
+        wants={key: counts.wants.get(key, 0) for key in _KEYS},
+        phrases=dict(sorted(phrases.items(), key=lambda item: (-item[1], item[0]))),
+        recommendations=recommend(counts, min_samples),
+    )
+
+
+def analyse(samples: Iterable[Sample], min_samples: int = 5) -> PatternReport:
+    """Summarise samples and recommend profile changes (see :func:`recommend` for the rules)."""
+    return report(tally(samples), min_samples)

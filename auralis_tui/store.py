@@ -8,14 +8,18 @@ surfacing a raw "could not set lock" error.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+
+from . import feedback, patterns
 
 DB_NAME = "library.duckdb"
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -45,6 +49,43 @@ CREATE TABLE IF NOT EXISTS tracks (
     confidence DOUBLE,
     analyzed_at TIMESTAMP
 );
+
+-- The feedback log as ingested so far (see sync_feedback); patterns are computed once per line.
+CREATE TABLE IF NOT EXISTS feedback_events (
+    id VARCHAR, timestamp TIMESTAMP, event VARCHAR, track VARCHAR, track_path VARCHAR,
+    type VARCHAR, confidence DOUBLE, philosophy VARCHAR, rating INTEGER, comment VARCHAR,
+    bass_db DOUBLE, mid_db DOUBLE, treble_db DOUBLE, width DOUBLE, target_lufs DOUBLE, ceiling_dbtp DOUBLE,
+    profile VARCHAR, profile_version VARCHAR, personal_version VARCHAR, variant VARCHAR, test_id VARCHAR,
+    fix_parameter VARCHAR, fix_delta DOUBLE, refers_to VARCHAR, fingerprint JSON,
+    wants VARCHAR[],   -- keyword mentions of the comment: "bass_db+", "treble_db-", …
+    phrases VARCHAR[]  -- the same with the words used: "bass_db+|thin"
+);
+CREATE TABLE IF NOT EXISTS feedback_ingest (log_inode BIGINT, log_offset BIGINT, skipped BIGINT);
+CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
+"""
+
+SCHEMA_VERSION = 2
+
+# Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
+_VIEWS = """
+CREATE OR REPLACE VIEW feedback AS SELECT * FROM feedback_events;
+CREATE OR REPLACE VIEW ratings AS SELECT * FROM feedback_events WHERE event = 'rating';
+CREATE OR REPLACE VIEW ratings_monthly AS
+    SELECT strftime(timestamp, '%Y-%m') AS month, coalesce(type, 'unknown') AS type, count(*) AS ratings,
+           round(avg(rating), 3) AS average_rating, round(avg(confidence), 3) AS average_confidence
+    FROM ratings GROUP BY ALL ORDER BY month, type;
+CREATE OR REPLACE VIEW rating_distribution AS
+    SELECT type, rating, count(*) AS ratings FROM ratings GROUP BY ALL ORDER BY type, rating;
+CREATE OR REPLACE VIEW profile_satisfaction AS
+    SELECT profile, profile_version, count(*) AS ratings, round(avg(rating), 3) AS average_rating,
+           min(timestamp) AS first_rated, max(timestamp) AS last_rated
+    FROM ratings GROUP BY ALL ORDER BY profile, first_rated;
+CREATE OR REPLACE VIEW fix_events AS
+    SELECT * FROM feedback_events WHERE event IN ('accept', 'reject', 'undo', 'modify');
+CREATE OR REPLACE VIEW track_ratings AS
+    SELECT track_path AS path, count(*) AS ratings, round(avg(rating), 3) AS average_rating,
+           arg_max(rating, timestamp) AS last_rating, max(timestamp) AS last_rated
+    FROM ratings GROUP BY track_path;
 """
 
 
@@ -79,10 +120,18 @@ def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
             delay = min(delay * 2, 0.2)
     try:
         if not read_only:
-            con.execute(_SCHEMA)
+            _ensure_schema(con)
         yield con
     finally:
         con.close()
+
+
+def _ensure_schema(con) -> None:
+    con.execute(_SCHEMA)
+    if con.execute("SELECT max(version) FROM schema_info").fetchone()[0] != SCHEMA_VERSION:
+        con.execute(_VIEWS)
+        con.execute("DELETE FROM schema_info")
+        con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
 
 
 @dataclass(frozen=True)
@@ -154,6 +203,22 @@ def save_analyses(home: Path, results: Sequence[dict]) -> None:
         )
 
 
+def cached_fingerprint(home: Path, path: str, fingerprint_version: int) -> list[float] | None:
+    """The stored fingerprint of ``path`` when it is current and the file is unchanged on disk."""
+    if not (home / DB_NAME).exists():
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    with connect(home, read_only=True) as con:
+        row = con.execute(
+            "SELECT fingerprint FROM tracks WHERE path = ? AND size = ? AND mtime = ? AND fingerprint_version = ?",
+            [path, status.st_size, status.st_mtime, fingerprint_version],
+        ).fetchone()
+    return row[0] if row else None
+
+
 def tracks_under(home: Path, root: str) -> list[dict]:
     """Present tracks under ``root`` as dictionaries, ordered by path."""
     with connect(home, read_only=True) as con:
@@ -178,6 +243,150 @@ def library_summary(home: Path) -> dict:
             ).fetchall()
         )
     return {"tracks": total, "missing": missing, "errors": errors, "analysed": analysed, "by_type": by_type}
+
+
+# --- the feedback log, ingested incrementally -------------------------------------------------
+
+_INGEST_COLUMNS = """
+    id, timestamp, event, track, track_path, detected_type, confidence::DOUBLE, philosophy, rating::INTEGER, comment,
+    parameters_applied.bass_db, parameters_applied.mid_db, parameters_applied.treble_db, parameters_applied.width,
+    parameters_applied.target_lufs, parameters_applied.ceiling_dbtp, profile.name, profile.version,
+    personal_version, variant, test_id, fix.parameter, fix.delta, refers_to, fingerprint, NULL, NULL
+"""
+
+
+def sync_feedback(home: Path) -> int:
+    """Bring ``feedback_events`` up to date with the log; returns how many lines were skipped.
+
+    Only bytes after the last ingested offset are read (DuckDB parses them); a rewritten log (new
+    inode, or shorter than the offset) is ingested again from the start. Keyword mentions are
+    computed once per distinct new comment.
+    """
+    with connect(home) as con:
+        state = con.execute("SELECT log_inode, log_offset, skipped FROM feedback_ingest").fetchone()
+        inode, offset, skipped = state or (None, 0, 0)
+        identity = feedback.log_identity(home)
+        if identity is None or identity[0] != inode or identity[1] < offset:
+            con.execute("DELETE FROM feedback_events")
+            offset, skipped = 0, 0
+        if identity is not None and identity[1] > offset:
+            offset, skipped = _ingest_from(home, con, offset, skipped)
+        con.execute("DELETE FROM feedback_ingest")
+        con.execute("INSERT INTO feedback_ingest VALUES (?, ?, ?)", [identity and identity[0], offset, skipped])
+    return skipped
+
+
+def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
+    """Insert the complete lines after ``offset``; returns the new offset and skipped count."""
+    log = feedback.log_path(home)
+    with feedback.locked(home):  # the log cannot grow while DuckDB reads it
+        data, end = feedback.complete_bytes(log, offset)
+        if not data:
+            return offset, skipped
+        lines = sum(1 for line in data.splitlines() if line.strip())
+        source = log
+        if offset or end != log.stat().st_size:
+            source = log.with_name(f".ingest-{os.getpid()}.jsonl")
+            source.write_bytes(data)
+        try:
+            con.execute("BEGIN")
+            before = con.execute("SELECT count(*) FROM feedback_events").fetchone()[0]
+            con.execute(
+                f"INSERT INTO feedback_events SELECT {_INGEST_COLUMNS} FROM read_json(?, format = "
+                f"'newline_delimited', columns = ?, ignore_errors = true) WHERE {feedback.VALID_SQL}",
+                [str(source), feedback.DUCKDB_COLUMNS],
+            )
+            added = con.execute("SELECT count(*) FROM feedback_events").fetchone()[0] - before
+            _index_mentions(con)
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            if source != log:
+                source.unlink(missing_ok=True)
+    return end, skipped + lines - added
+
+
+def _index_mentions(con) -> None:
+    """Fill ``wants``/``phrases`` for new rows, analysing each distinct comment once."""
+    comments = [
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT comment FROM feedback_events WHERE wants IS NULL AND trim(coalesce(comment, '')) <> ''"
+        ).fetchall()
+    ]
+    wants, phrases = [], []
+    for comment in comments:
+        found = patterns.distinct_mentions(comment)
+        wants.append(list(dict.fromkeys(patterns.key_label(m.parameter, m.direction) for m in found)))
+        phrases.append([f"{patterns.key_label(m.parameter, m.direction)}|{m.phrase}" for m in found])
+    if comments:
+        con.execute(
+            "UPDATE feedback_events SET wants = m.wants, phrases = m.phrases "
+            "FROM (SELECT unnest(?) AS comment, unnest(?::VARCHAR[][]) AS wants, unnest(?::VARCHAR[][]) AS phrases) m "
+            "WHERE feedback_events.wants IS NULL AND feedback_events.comment = m.comment",
+            [comments, wants, phrases],
+        )
+    con.execute("UPDATE feedback_events SET wants = [], phrases = [] WHERE wants IS NULL")
+
+
+def _since_clause(since: datetime | None) -> tuple[str, list]:
+    return ("AND timestamp >= ?", [since]) if since else ("", [])
+
+
+def rating_tallies(home: Path, since: datetime | None = None, kind: str | None = None, limit: int = 20) -> dict:
+    """Per detected type, the counts the pattern rules need (id lists: the ``limit`` most recent)."""
+    where, args = _since_clause(since)
+    if kind:
+        where, args = where + " AND type = ?", [*args, kind]
+    low, unsure = patterns.LOW_RATING, patterns.LOW_CONFIDENCE
+    with connect(home, read_only=True) as con:
+        base = f"FROM ratings WHERE true {where}"
+        summary = con.execute(
+            f"SELECT coalesce(type, 'unknown'), count(*), count(*) FILTER (trim(coalesce(comment, '')) <> ''), "
+            f"avg(rating), avg(confidence), count(*) FILTER (rating <= {low}), "
+            f"max_by(id, timestamp, {limit}) FILTER (rating <= {low}), count(*) FILTER (confidence < {unsure}), "
+            f"max_by(id, timestamp, {limit}) FILTER (confidence < {unsure}) {base} GROUP BY 1 ORDER BY 1",
+            args,
+        ).fetchall()
+        histogram = con.execute(f"SELECT coalesce(type, 'unknown'), rating, count(*) {base} GROUP BY ALL", args)
+        histogram = histogram.fetchall()
+        wants = con.execute(
+            f"SELECT type, w, count(*), max_by(id, timestamp, {limit}) FROM "
+            f"(SELECT coalesce(type, 'unknown') AS type, id, timestamp, unnest(wants) AS w {base}) GROUP BY ALL",
+            args,
+        ).fetchall()
+        phrases = con.execute(
+            f"SELECT type, p, count(*) FROM (SELECT coalesce(type, 'unknown') AS type, unnest(phrases) AS p {base}) "
+            "GROUP BY ALL",
+            args,
+        ).fetchall()
+    return {"summary": summary, "histogram": histogram, "wants": wants, "phrases": phrases}
+
+
+def monthly_ratings(home: Path, since: datetime | None = None, kind: str | None = None) -> list[dict]:
+    """Rows of ``ratings_monthly``: whole calendar months from the one holding ``since``."""
+    where, args = "", []
+    if since:
+        where, args = " AND month >= ?", [since.strftime("%Y-%m")]
+    if kind:
+        where, args = where + " AND type = ?", [*args, kind]
+    with connect(home, read_only=True) as con:
+        cursor = con.execute(f"SELECT * FROM ratings_monthly WHERE true {where}", args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:
+    """(parameter, event, count) over the fix events."""
+    where, args = _since_clause(since)
+    with connect(home, read_only=True) as con:
+        return con.execute(
+            f"SELECT coalesce(fix_parameter, 'unspecified'), event, count(*) FROM fix_events WHERE true {where} "
+            "GROUP BY ALL ORDER BY 1, 2",
+            args,
+        ).fetchall()
 
 
 # --- read-only SQL for users ------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""Rate a track: find (or compute) its analysis, note what mastering applies to it, and append
+the event to the feedback log. Shared by ``auralis rate`` and the TUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.detect import detect
+from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
+from engine.model import load_profiles
+
+from . import feedback, store
+from .analysis import analyze_file
+
+
+@dataclass(frozen=True)
+class TrackState:
+    """What the engine knows about a track and the mastering that applies to it."""
+
+    path: Path
+    fingerprint: Fingerprint
+    type: str
+    confidence: float
+    profile_name: str
+    profile_version: str
+    philosophy: str
+    parameters: dict[str, float]
+    personal_version: str | None
+    cached: bool
+
+
+def track_state(home: Path, path: str | Path) -> TrackState:
+    """Use the library's cached fingerprint when it is current, else analyse the file now."""
+    path = Path(path).resolve()
+    profiles = load_profiles()
+    cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
+    if cached is not None:
+        fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, cached, strict=True)))
+        detection = detect(fp, profiles)
+    else:
+        analysis = analyze_file(path, profiles)
+        fp, detection = analysis.fingerprint, analysis.detection
+    profile = profiles[detection.type]
+    return TrackState(
+        path=path,
+        fingerprint=fp,
+        type=detection.type,
+        confidence=detection.confidence,
+        profile_name=profile.name,
+        profile_version=profile.version,
+        philosophy=profile.title,
+        parameters=profile.master.as_dict(),
+        personal_version=None,
+        cached=cached is not None,
+    )
+
+
+def record(home: Path, state: TrackState, event: str = "rating", **fields: object) -> dict:
+    """Append one event about ``state``'s track; returns the line written."""
+    line = feedback.make_event(
+        event,
+        track_path=state.path,
+        detected_type=state.type,
+        confidence=state.confidence,
+        profile={"name": state.profile_name, "version": state.profile_version},
+        parameters_applied=state.parameters,
+        fingerprint={k: round(v, 6) for k, v in state.fingerprint.as_dict().items()},
+        philosophy=state.philosophy,
+        personal_version=state.personal_version,
+        **fields,
+    )
+    feedback.append(home, line)
+    return line
+
+
+def rate(home: Path, path: str | Path, rating: int, comment: str = "") -> tuple[dict, TrackState]:
+    """Record a 1–5 rating (and optional comment) for the file at ``path``."""
+    if rating not in (1, 2, 3, 4, 5):
+        raise feedback.FeedbackError(f"rating must be a whole number from 1 to 5, not {rating}")
+    state = track_state(home, path)
+    return record(home, state, rating=rating, comment=comment.strip()), state
