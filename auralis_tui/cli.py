@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from engine.audio import AudioError
-from engine.model import ProfileError
+from engine.errors import AudioError, ProfileError
 
 from . import __version__
 from .config import ConfigError
@@ -119,6 +119,34 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sq.set_defaults(run=cmd_sql)
 
+    up = commands.add_parser(
+        "update-profile",
+        parents=[common],
+        help="change a profile's mastering values as a new validated version",
+        description="Load the current version of TYPE, apply the new values, bump the version (1.0 → 1.1), "
+        "validate (parameters within safe bounds, reference fingerprints still detected as before, a "
+        "reference render under the true-peak ceiling) and write it atomically; committed with git when "
+        "the profile folder is a git work tree. A version that fails validation is never written.",
+    )
+    up.add_argument("kind", metavar="TYPE")
+    for flag, unit in (("bass", "dB"), ("mid", "dB"), ("treble", "dB"), ("width", "X")):
+        up.add_argument(f"--{flag}", type=float, metavar=unit.upper(), help=f"new {flag} value ({unit})")
+    up.add_argument("--reason", required=True, metavar="TEXT", help="why: recorded with the version")
+    up.add_argument("--dry-run", action="store_true", help="validate and show the change without writing")
+    up.set_defaults(run=cmd_update_profile)
+
+    pr = commands.add_parser(
+        "profiles",
+        parents=[common],
+        help="list, show, diff, history and rollback of profile versions",
+        description="profiles list | show NAME[@VER] | diff NAME@A NAME@B | history NAME | rollback NAME [--to VER]",
+    )
+    pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback"))
+    pr.add_argument("refs", nargs="*", metavar="NAME[@VER]")
+    pr.add_argument("--to", metavar="VER", help="rollback target (default: the current version's parent)")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.set_defaults(run=cmd_profiles)
+
     ex = commands.add_parser(
         "export",
         parents=[common],
@@ -161,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError) as exc:
         print(f"auralis: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `auralis profiles show x | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more may reach the closed pipe
+        return 0
     except OSError as exc:
         print(f"auralis: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
         return 1
@@ -365,6 +396,82 @@ def _print_type_summary(summary) -> None:
         print(f"  → {target}: {rec.reason}")
     if summary.samples < 5:
         print("  (recommendations need at least 5 ratings)")
+
+
+def cmd_update_profile(args: argparse.Namespace) -> int:
+    from . import profiles
+
+    home = _home(args)
+    current = profiles.load(home, args.kind).master.as_dict()
+    given = {"bass_db": args.bass, "mid_db": args.mid, "treble_db": args.treble, "width": args.width}
+    changes = {key: value for key, value in given.items() if value is not None and value != current[key]}
+    if not changes:
+        raise UserError("nothing to change: give --bass, --mid, --treble or --width with a new value")
+    result = profiles.update(home, args.kind, changes, args.reason, dry_run=args.dry_run)
+    action = "would become" if args.dry_run else "is now"
+    print(f"{result.name} {result.parent} → {result.version} ({action} current): {args.reason}")
+    for change in result.changes:
+        print(f"  {change.key:24s} {change.old:+.3f} → {change.new:+.3f}  ({change.delta:+.3f})")
+    if result.path:
+        print(f"  saved {result.path}" + ("  (committed to git)" if result.committed else ""))
+    else:
+        print("  dry run: validation passed, nothing written")
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from . import profiles
+
+    home = _home(args)
+    wanted = {"list": 0, "show": 1, "diff": 2, "history": 1, "rollback": 1}[args.action]
+    if len(args.refs) != wanted:
+        raise UserError(f"profiles {args.action} takes {wanted} argument(s): see `auralis profiles --help`")
+    if args.action == "list":
+        rows = [
+            (name, profiles.current_version(home, name), len(profiles.versions(home, name)), profile.title)
+            for name, profile in profiles.current_profiles(home).items()
+        ]
+        if args.json:
+            _print_json([dict(zip(("name", "current", "versions", "title"), row, strict=True)) for row in rows])
+        else:
+            _print_table(["name", "current", "versions", "title"], rows)
+    elif args.action == "show":
+        name, version = profiles.parse_ref(args.refs[0])
+        profile = profiles.load(home, name, version)
+        values = profiles.flatten(profile)
+        if args.json:
+            _print_json({"name": profile.name, "version": profile.version, "reason": profile.reason, **values})
+            return 0
+        print(f"{profile.name} {profile.version} — {profile.title}")
+        print(f"  parent {profile.parent or '-'}, created {profile.created}, reason: {profile.reason}")
+        for key, value in values.items():
+            print(f"  {key:40s} {value:g}")
+    elif args.action == "diff":
+        a, b, changes = profiles.diff(home, *args.refs)
+        if args.json:
+            _print_json([{"key": c.key, "a": c.old, "b": c.new, "delta": c.delta} for c in changes])
+            return 0
+        left, right = f"{a.name}@{a.version}", f"{b.name}@{b.version}"
+        print(f"{'key':40s} {left:>14s} {right:>14s} {'delta':>9s}")
+        for c in changes:
+            print(f"{c.key:40s} {c.old:14g} {c.new:14g} {c.delta:+9.3g}")
+        print(f"({len(changes)} changed)")
+    elif args.action == "history":
+        current = profiles.current_version(home, args.refs[0])
+        versions = profiles.history(home, args.refs[0])
+        if args.json:
+            _print_json([{"version": p.version, "parent": p.parent, "created": p.created, "reason": p.reason}
+                         for p in versions])  # fmt: skip
+            return 0
+        for p in versions:
+            mark = "*" if p.version == current else " "
+            print(f"{mark} {p.version:6s} {p.created:22s} parent {p.parent or '-':6s} {p.reason}")
+    else:
+        result = profiles.rollback(home, args.refs[0], args.to)
+        print(f"{result.name}: new version {result.version} ({result.reason}), was {result.parent}; now current")
+        for change in result.changes:
+            print(f"  {change.key:24s} {change.old:+.3f} → {change.new:+.3f}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

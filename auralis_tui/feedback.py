@@ -209,6 +209,26 @@ def complete_bytes(path: Path, offset: int = 0) -> tuple[bytes, int]:
     return data[:cut], offset + cut
 
 
+def complete_range(path: Path, offset: int = 0, chunk: int = 1 << 20) -> tuple[int, int]:
+    """Like :func:`complete_bytes` without holding the bytes: (end offset, non-empty lines)."""
+    end, lines, previous = offset, 0, b"\n"
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            position = offset
+            while block := handle.read(chunk):
+                newlines = block.count(b"\n")
+                if newlines:
+                    blank = block.count(b"\n\n") + (previous == b"\n" and block[:1] == b"\n")
+                    lines += newlines - blank
+                    end = position + block.rfind(b"\n") + 1
+                position += len(block)
+                previous = block[-1:]
+    except FileNotFoundError:
+        pass
+    return end, lines
+
+
 def parse_lines(data: bytes) -> tuple[list[dict], int]:
     """Valid events in ``data`` and how many non-empty lines were skipped."""
     events: list[dict] = []

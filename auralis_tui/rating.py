@@ -8,9 +8,8 @@ from pathlib import Path
 
 from engine.detect import detect
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
-from engine.model import load_profiles
 
-from . import feedback, store
+from . import feedback, profiles, store
 from .analysis import analyze_file
 
 
@@ -33,15 +32,15 @@ class TrackState:
 def track_state(home: Path, path: str | Path) -> TrackState:
     """Use the library's cached fingerprint when it is current, else analyse the file now."""
     path = Path(path).resolve()
-    profiles = load_profiles()
+    current = profiles.current_profiles(home)
     cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
     if cached is not None:
         fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, cached, strict=True)))
-        detection = detect(fp, profiles)
+        detection = detect(fp, current)
     else:
-        analysis = analyze_file(path, profiles)
+        analysis = analyze_file(path, current)
         fp, detection = analysis.fingerprint, analysis.detection
-    profile = profiles[detection.type]
+    profile = current[detection.type]
     return TrackState(
         path=path,
         fingerprint=fp,

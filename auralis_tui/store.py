@@ -23,6 +23,7 @@ from . import feedback, patterns
 
 DB_NAME = "library.duckdb"
 BUSY_TIMEOUT_SECONDS = 30.0
+INGEST_MEMORY = "256MB"  # DuckDB spills to disk beyond this while ingesting the feedback log
 
 TRACK_COLUMNS = (
     "path", "root", "size", "mtime", "artist", "album_artist", "album", "title", "track_number",
@@ -277,18 +278,25 @@ def sync_feedback(home: Path) -> int:
 
 
 def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
-    """Insert the complete lines after ``offset``; returns the new offset and skipped count."""
+    """Insert the complete lines after ``offset``; returns the new offset and skipped count.
+
+    DuckDB parses the bytes itself (a copy of the new range, or the log when it is read whole),
+    within a memory limit, so a first ingest of a million lines stays small.
+    """
     log = feedback.log_path(home)
     with feedback.locked(home):  # the log cannot grow while DuckDB reads it
-        data, end = feedback.complete_bytes(log, offset)
-        if not data:
+        end, lines = feedback.complete_range(log, offset)
+        if end == offset:
             return offset, skipped
-        lines = sum(1 for line in data.splitlines() if line.strip())
         source = log
         if offset or end != log.stat().st_size:
             source = log.with_name(f".ingest-{os.getpid()}.jsonl")
-            source.write_bytes(data)
+            with open(log, "rb") as reader, open(source, "wb") as writer:
+                reader.seek(offset)
+                _copy_bytes(reader, writer, end - offset)
         try:
+            con.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
+            con.execute("SET preserve_insertion_order = false")
             con.execute("BEGIN")
             before = con.execute("SELECT count(*) FROM feedback_events").fetchone()[0]
             con.execute(
@@ -306,6 +314,15 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
             if source != log:
                 source.unlink(missing_ok=True)
     return end, skipped + lines - added
+
+
+def _copy_bytes(reader, writer, count: int, chunk: int = 1 << 20) -> None:
+    while count > 0:
+        block = reader.read(min(chunk, count))
+        if not block:
+            break
+        writer.write(block)
+        count -= len(block)
 
 
 def _index_mentions(con) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .errors import AudioError
+
 #: Extension → (libsndfile major format, subtype) used when writing.
 WRITE_FORMATS: dict[str, tuple[str, str]] = {
     ".wav": ("WAV", "PCM_24"),
@@ -32,15 +34,6 @@ _TRUNCATED = re.compile(r"^\s*(data|SSND)\s*:\s*\d+ \(should be|> file length", 
 
 #: Sample rates libopus accepts; other rates cannot be written as .opus.
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-
-
-class AudioError(Exception):
-    """A file could not be decoded or written; the message is one line naming the file."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{Path(path).name}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import ProfileError
 from .fingerprint import FEATURE_NAMES
 
 #: The base model shipped with the program (top-level ``profiles/`` of the distribution).
 SHIPPED_PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 DEFAULT_MIN_CONFIDENCE = 0.65
-
-
-class ProfileError(ValueError):
-    """A profile file is missing, unparsable or outside the schema; the message says where."""
 
 
 @dataclass(frozen=True)

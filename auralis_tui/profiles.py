@@ -1,0 +1,307 @@
+"""The user's TOML-versioned profile store: ``$AURALIS_HOME/profiles/<type>/<version>.toml``.
+
+Seeded from the shipped base model. Every change is a new version (name, version, parent,
+created, reason) that is validated before it is written; ``CURRENT`` in each type's folder
+names the version in use. History is never rewritten: a rollback is a new version equal to an
+old one. When the folder is a git work tree, each new version is also committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import tomlkit
+
+from engine.detect import detect
+from engine.errors import ProfileError
+from engine.fingerprint import Fingerprint
+from engine.master import master
+from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_bounds, load_profile, profile_from_dict
+
+CURRENT = "CURRENT"
+#: The mastering parameters `update-profile` can change, with their CLI flags.
+EDITABLE = ("bass_db", "mid_db", "treble_db", "width")
+REFERENCE_SECONDS = 2.0
+REFERENCE_RATE = 44100
+PEAK_TOLERANCE_DB = 0.05  # the limiter's documented overshoot bound (engine.master)
+
+
+def profiles_dir(home: Path) -> Path:
+    return home / "profiles"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``1.10`` sorts after ``1.9``."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        raise ProfileError(f"version '{version}' is not like 1.0 or 1.12") from None
+
+
+def next_version(version: str) -> str:
+    major, minor = version_key(version)[:2]
+    return f"{major}.{minor + 1}"
+
+
+def seed(home: Path) -> Path:
+    """Create the user's store from the shipped profiles, for any type not there yet."""
+    root = profiles_dir(home)
+    for shipped in sorted(SHIPPED_PROFILES_DIR.glob("*.toml")):
+        folder = root / shipped.stem
+        if not folder.exists():
+            profile = load_profile(shipped)
+            folder.mkdir(parents=True)
+            shutil.copyfile(shipped, folder / f"{profile.version}.toml")
+            _write_atomic(folder / CURRENT, profile.version + "\n")
+    return root
+
+
+def names(home: Path) -> list[str]:
+    return sorted(p.name for p in seed(home).iterdir() if p.is_dir() and (p / CURRENT).exists())
+
+
+def versions(home: Path, name: str) -> list[str]:
+    folder = _folder(home, name)
+    return sorted((p.stem for p in folder.glob("*.toml")), key=version_key)
+
+
+def current_version(home: Path, name: str) -> str:
+    return (_folder(home, name) / CURRENT).read_text(encoding="utf-8").strip()
+
+
+def load(home: Path, name: str, version: str | None = None) -> Profile:
+    """One version (the current one by default)."""
+    version = version or current_version(home, name)
+    path = _folder(home, name) / f"{version}.toml"
+    if not path.exists():
+        raise ProfileError(f"{name} has no version {version} (versions: {', '.join(versions(home, name))})")
+    return load_profile(path)
+
+
+def current_profiles(home: Path, warn=None) -> dict[str, Profile]:
+    """The profile in use for every type. A current version that no longer parses (edited by
+    hand) is reported through ``warn`` and the newest valid earlier version is used instead."""
+    result = {}
+    for name in names(home):
+        try:
+            result[name] = load(home, name)
+        except ProfileError as exc:
+            fallback = _newest_valid(home, name, before=current_version(home, name))
+            if fallback is None:
+                raise
+            if warn:
+                warn(f"{exc}; using {name} {fallback.version}")
+            result[name] = fallback
+    return result
+
+
+def _newest_valid(home: Path, name: str, before: str) -> Profile | None:
+    for version in reversed(versions(home, name)):
+        if version_key(version) < version_key(before):
+            try:
+                return load(home, name, version)
+            except ProfileError:
+                continue
+    return None
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """``studio@1.2`` → ("studio", "1.2"); ``studio`` → ("studio", None)."""
+    name, _, version = ref.partition("@")
+    return name, version or None
+
+
+# --- changes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: float
+    new: float
+
+    @property
+    def delta(self) -> float:
+        return self.new - self.old
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    name: str
+    parent: str
+    version: str
+    changes: list[Change]
+    reason: str
+    path: Path | None  # None on a dry run
+    committed: bool = False
+
+
+def update(home: Path, name: str, changes: dict[str, float], reason: str, dry_run: bool = False) -> NewVersion:
+    """Apply absolute parameter values as a new validated version (or only validate: ``dry_run``)."""
+    if not reason.strip():
+        raise ProfileError("say why: --reason TEXT is recorded with the version")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ProfileError(f"cannot change {', '.join(sorted(unknown))} (editable: {', '.join(EDITABLE)})")
+    old = load(home, name)
+    path = _folder(home, name) / f"{old.version}.toml"
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    table = document.setdefault("master", tomlkit.table())
+    for key, value in changes.items():
+        table[key] = round(float(value), 4)
+    return _commit_document(home, name, old, document, reason, dry_run)
+
+
+def rollback(home: Path, name: str, to: str | None = None) -> NewVersion:
+    """A new current version equal to ``to`` (default: the current version's parent)."""
+    current = load(home, name)
+    target = to or current.parent
+    if not target:
+        raise ProfileError(f"{name} {current.version} has no parent to roll back to; give --to VERSION")
+    if target == current.version:
+        raise ProfileError(f"{name} {target} is already current")
+    source = _folder(home, name) / f"{target}.toml"
+    if not source.exists():
+        raise ProfileError(f"{name} has no version {target} (versions: {', '.join(versions(home, name))})")
+    document = tomlkit.parse(source.read_text(encoding="utf-8"))
+    return _commit_document(home, name, current, document, f"rollback to {target}")
+
+
+def _commit_document(home: Path, name: str, old: Profile, document, reason: str, dry_run: bool = False) -> NewVersion:
+    version = next_version(versions(home, name)[-1])
+    document["name"] = name
+    document["version"] = version
+    document["parent"] = old.version
+    document["created"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document["reason"] = reason.strip()
+    text = tomlkit.dumps(document)
+    new = profile_from_dict(document.unwrap(), f"{name} {version}")
+    validate(home, new)
+    changes = diff_profiles(old, new)
+    if dry_run:
+        return NewVersion(name, old.version, version, changes, reason, None)
+    folder = _folder(home, name)
+    path = folder / f"{version}.toml"
+    _write_atomic(path, text)
+    _write_atomic(folder / CURRENT, version + "\n")
+    committed = _git_commit(profiles_dir(home), f"{name} {version}: {reason.strip()}")
+    return NewVersion(name, old.version, version, changes, reason, path, committed)
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def validate(home: Path, candidate: Profile) -> None:
+    """Raise :class:`ProfileError` unless ``candidate`` is safe to use.
+
+    1. every mastering parameter lies within ``engine.model.PARAM_BOUNDS``;
+    2. every stored reference fingerprint (of all profiles) is classified as before;
+    3. a reference render through the new chain stays under the true-peak ceiling.
+    """
+    where = f"{candidate.name} {candidate.version}"
+    check_bounds(candidate.master, where)
+    before = current_profiles(home)
+    after = {**before, candidate.name: candidate}
+    for profile in before.values():
+        for reference in profile.references:
+            fingerprint = Fingerprint.from_dict(reference)
+            was, now = detect(fingerprint, before).type, detect(fingerprint, after).type
+            if was != now:
+                raise ProfileError(f"{where}: a {profile.name} reference would be detected as {now}, not {was}")
+    peak = _reference_peak(candidate.master)
+    if peak > candidate.master.ceiling_dbtp + PEAK_TOLERANCE_DB:
+        raise ProfileError(f"{where}: reference render peaks at {peak:.2f} dBTP, above the ceiling")
+
+
+
+def _reference_peak(params: MasterParams) -> float:
+    """True peak (dBTP) of a loud, bright, wide test mix (1/f noise + 55 Hz sine) through the chain."""
+    rng = np.random.default_rng(0)
+    frames = int(REFERENCE_SECONDS * REFERENCE_RATE)
+    white = rng.standard_normal((frames, 2))
+    spectrum = np.fft.rfft(white, axis=0)
+    spectrum /= np.sqrt(np.maximum(np.arange(spectrum.shape[0]), 1))[:, None]  # 1/f power
+    noise = np.fft.irfft(spectrum, frames, axis=0)
+    t = np.arange(frames) / REFERENCE_RATE
+    mix = noise / np.abs(noise).max() * 0.5 + 0.4 * np.sin(2 * np.pi * 55 * t)[:, None]
+    _, report = master(mix.astype(np.float32), REFERENCE_RATE, params, "reference")
+    return report.true_peak_out_dbtp
+
+
+# --- comparing -----------------------------------------------------------------------------------
+
+
+def flatten(profile: Profile) -> dict[str, float]:
+    """Every numeric setting under a dotted key: master.*, detect.min_confidence, detect.<feature>.*"""
+    values = {f"master.{key}": value for key, value in profile.master.as_dict().items()}
+    values["detect.min_confidence"] = profile.min_confidence
+    for rule in profile.rules:
+        values[f"detect.{rule.feature}.low"] = rule.low
+        values[f"detect.{rule.feature}.high"] = rule.high
+        values[f"detect.{rule.feature}.weight"] = rule.weight
+    return values
+
+
+def diff_profiles(a: Profile, b: Profile) -> list[Change]:
+    """Changed keys in sorted order (a key missing on one side counts as NaN there)."""
+    left, right = flatten(a), flatten(b)
+    return [
+        Change(key, left.get(key, float("nan")), right.get(key, float("nan")))
+        for key in sorted(set(left) | set(right))
+        if left.get(key) != right.get(key)
+    ]
+
+
+def diff(home: Path, ref_a: str, ref_b: str) -> tuple[Profile, Profile, list[Change]]:
+    (name_a, ver_a), (name_b, ver_b) = parse_ref(ref_a), parse_ref(ref_b)
+    a, b = load(home, name_a, ver_a), load(home, name_b, ver_b)
+    return a, b, diff_profiles(a, b)
+
+
+def history(home: Path, name: str) -> list[Profile]:
+    """Every readable version, oldest first."""
+    return [load(home, name, version) for version in versions(home, name)]
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _folder(home: Path, name: str) -> Path:
+    if not name or "/" in name or name.startswith("."):
+        raise ProfileError(f"'{name}' is not a profile name")
+    folder = seed(home) / name
+    if not (folder / CURRENT).exists():
+        raise ProfileError(f"unknown profile '{name}' (known: {', '.join(names(home))})")
+    return folder
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def _git_commit(root: Path, message: str) -> bool:
+    """Commit the store when it is a git work tree; False when it is not (or git is absent)."""
+    try:
+        inside = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True
+        )
+        if inside.stdout.strip() != "true":
+            return False
+        subprocess.run(["git", "-C", str(root), "add", "-A", "."], check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(root), "commit", "-q", "-m", message, "--", "."], check=True, capture_output=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
