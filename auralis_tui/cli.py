@@ -241,9 +241,10 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
 
 def cmd_master(args: argparse.Namespace) -> int:
     from .analysis import master_file
+    from .profiles import current_profiles
 
     print(f"mastering {args.input} …", file=sys.stderr)
-    report, detection = master_file(args.input, args.output, args.kind)
+    report, detection = master_file(args.input, args.output, args.kind, current_profiles(_home(args)))
     if args.json:
         data = report.as_dict()
         data["output"] = args.output
@@ -553,5 +554,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"  {track['file']:34s} {track['rate']:>6d} Hz {track['channels']} ch {track['duration']:5.1f} s"
             f"  {track['type']:17s} {track['confidence']:.2f}  (made as {track['character']})"
         )
-    print('The TUI is not built yet; try `auralis --home DIR sql "SELECT artist, title, type FROM tracks"`.')
+    print(f"{summary['feedback_events']} feedback events over six months; try:")
+    print(f"  auralis --home {home} analyze --monthly-summary")
+    print(f"  auralis --home {home} profiles diff studio@1.0 studio@1.1")
+    print(f'  auralis --home {home} sql "SELECT * FROM profile_satisfaction"')
+    print("(the TUI is not built yet)")
     return 0

@@ -27,7 +27,7 @@ from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_boun
 CURRENT = "CURRENT"
 #: The mastering parameters `update-profile` can change, with their CLI flags.
 EDITABLE = ("bass_db", "mid_db", "treble_db", "width")
-REFERENCE_SECONDS = 2.0
+REFERENCE_SECONDS = 1.0
 REFERENCE_RATE = 44100
 PEAK_TOLERANCE_DB = 0.05  # the limiter's documented overshoot bound (engine.master)
 

@@ -4,6 +4,7 @@ the event to the feedback log. Shared by ``auralis rate`` and the TUI."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from engine.detect import detect
@@ -55,9 +56,9 @@ def track_state(home: Path, path: str | Path) -> TrackState:
     )
 
 
-def record(home: Path, state: TrackState, event: str = "rating", **fields: object) -> dict:
-    """Append one event about ``state``'s track; returns the line written."""
-    line = feedback.make_event(
+def event_line(state: TrackState, event: str = "rating", when: datetime | None = None, **fields: object) -> dict:
+    """A complete feedback line about ``state``'s track (not yet written)."""
+    return feedback.make_event(
         event,
         track_path=state.path,
         detected_type=state.type,
@@ -67,8 +68,14 @@ def record(home: Path, state: TrackState, event: str = "rating", **fields: objec
         fingerprint={k: round(v, 6) for k, v in state.fingerprint.as_dict().items()},
         philosophy=state.philosophy,
         personal_version=state.personal_version,
+        when=when,
         **fields,
     )
+
+
+def record(home: Path, state: TrackState, event: str = "rating", **fields: object) -> dict:
+    """Append one event about ``state``'s track; returns the line written."""
+    line = event_line(state, event, **fields)
     feedback.append(home, line)
     return line
 

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from auralis_tui import feedback, profiles
 from auralis_tui.demo import DEMO_TRACKS, render_track
 from engine import audio
 
@@ -31,6 +32,20 @@ def test_demo_builds_a_varied_analysed_library(tmp_path):
     assert all(t["type"] == t["character"] for t in tracks), [(t["file"], t["type"]) for t in tracks]
     assert (home / "library.duckdb").exists()
     assert not (tmp_path / "real-home" / "library.duckdb").exists()  # the user's data is untouched
+    # six months of history with comments, on two studio profile versions
+    events = feedback.read_log(home).events
+    assert json.loads(result.stdout)["feedback_events"] == len(events) >= 100
+    months = {e["timestamp"][:7] for e in events}
+    assert len(months) == 6
+    assert sum(1 for e in events if e["comment"]) >= 50
+    assert {e["event"] for e in events} == set(feedback.EVENTS)
+    assert profiles.versions(home, "studio") == ["1.0", "1.1"]
+    assert {e["profile"]["version"] for e in events if e["detected_type"] == "studio"} == {"1.0", "1.1"}
+    analysis = subprocess.run(
+        [sys.executable, "-m", "auralis_tui", "--home", str(home), "analyze", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert any(t["recommendations"] for t in json.loads(analysis.stdout)["types"])
 
 
 def test_demo_tracks_are_deterministic(tmp_path):
