@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("input", metavar="IN")
     ms.add_argument("output", metavar="OUT")
     ms.add_argument("--type", dest="kind", metavar="T", help="profile to use (default: detected)")
+    ms.add_argument("--no-personal", action="store_true", help="base profile only, without your personal layer")
     ms.add_argument("--json", action="store_true", help="machine-readable report")
     ms.set_defaults(run=cmd_master)
 
@@ -131,17 +132,45 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("kind", metavar="TYPE")
     for flag, unit in (("bass", "dB"), ("mid", "dB"), ("treble", "dB"), ("width", "X")):
         up.add_argument(f"--{flag}", type=float, metavar=unit.upper(), help=f"new {flag} value ({unit})")
-    up.add_argument("--reason", required=True, metavar="TEXT", help="why: recorded with the version")
+    up.add_argument("--reason", metavar="TEXT", help="why: recorded with the version (required for manual values)")
+    up.add_argument(
+        "--apply-patterns",
+        action="store_true",
+        help="apply the midpoint of each keyword-pattern recommendation (see `auralis analyze`) to your "
+        "personal layer; the reason names the evidence",
+    )
+    up.add_argument("--to-base", action="store_true", help="with --apply-patterns: change the base profile instead")
     up.add_argument("--dry-run", action="store_true", help="validate and show the change without writing")
     up.set_defaults(run=cmd_update_profile)
+
+    pe = commands.add_parser(
+        "personal",
+        parents=[common],
+        help="your personal layer: show, history, diff, rollback, set, export, import",
+        description="personal show [VER] | history | diff A B | rollback [--to VER] | set [--gear G] "
+        "[--hearing H] [--brightness PCT] [--width X] [--confidence-adjust C] --reason TEXT | "
+        "export OUT | import FILE. The layer is added to every base profile when mastering and playing.",
+    )
+    pe.add_argument("action", choices=("show", "history", "diff", "rollback", "set", "export", "import"))
+    pe.add_argument("args", nargs="*", metavar="ARG")
+    pe.add_argument("--to", metavar="VER", help="rollback target (default: the parent)")
+    pe.add_argument("--gear", help="listening gear correction: " + ", ".join(_personal_names("GEAR")))
+    pe.add_argument("--hearing", help="hearing correction: " + ", ".join(_personal_names("HEARING")))
+    pe.add_argument("--brightness", type=float, metavar="PCT", help="centroid preference in %% (+10: +1 dB treble)")
+    pe.add_argument("--width", type=float, metavar="X", help="stereo width preference added to every profile")
+    pe.add_argument("--confidence-adjust", type=float, metavar="C", help="added to every detection threshold")
+    pe.add_argument("--reason", metavar="TEXT", help="why (for set)")
+    pe.set_defaults(run=cmd_personal)
 
     pr = commands.add_parser(
         "profiles",
         parents=[common],
-        help="list, show, diff, history and rollback of profile versions",
-        description="profiles list | show NAME[@VER] | diff NAME@A NAME@B | history NAME | rollback NAME [--to VER]",
+        help="list, show, diff, history, rollback and learn profile versions",
+        description="profiles list | show NAME[@VER] | diff NAME@A NAME@B | history NAME | rollback NAME "
+        "[--to VER] | learn NAME DIR. `learn` fingerprints the reference tracks in DIR, folds them into "
+        "NAME's detection statistics (exact combined mean/variance) and writes a new version.",
     )
-    pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback"))
+    pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback", "learn"))
     pr.add_argument("refs", nargs="*", metavar="NAME[@VER]")
     pr.add_argument("--to", metavar="VER", help="rollback target (default: the current version's parent)")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
@@ -241,10 +270,11 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
 
 def cmd_master(args: argparse.Namespace) -> int:
     from .analysis import master_file
-    from .profiles import current_profiles
+    from .personal import effective_profiles
 
     print(f"mastering {args.input} …", file=sys.stderr)
-    report, detection = master_file(args.input, args.output, args.kind, current_profiles(_home(args)))
+    profiles, _ = effective_profiles(_home(args), use_personal=not args.no_personal)
+    report, detection = master_file(args.input, args.output, args.kind, profiles)
     if args.json:
         data = report.as_dict()
         data["output"] = args.output
@@ -399,10 +429,22 @@ def _print_type_summary(summary) -> None:
         print("  (recommendations need at least 5 ratings)")
 
 
+def _personal_names(table: str) -> list[str]:
+    from . import personal
+
+    return list(getattr(personal, table))
+
+
 def cmd_update_profile(args: argparse.Namespace) -> int:
     from . import profiles
 
     home = _home(args)
+    if args.apply_patterns:
+        return _apply_patterns(home, args)
+    if args.to_base:
+        raise UserError("--to-base only goes with --apply-patterns")
+    if not args.reason:
+        raise UserError("say why: --reason TEXT is recorded with the version")
     current = profiles.load(home, args.kind).master.as_dict()
     given = {"bass_db": args.bass, "mid_db": args.mid, "treble_db": args.treble, "width": args.width}
     changes = {key: value for key, value in given.items() if value is not None and value != current[key]}
@@ -420,11 +462,101 @@ def cmd_update_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply_patterns(home, args: argparse.Namespace) -> int:
+    from .learning import apply_patterns
+
+    if any(v is not None for v in (args.bass, args.mid, args.treble, args.width)):
+        raise UserError("--apply-patterns computes the values itself; leave out --bass/--mid/--treble/--width")
+    applied = apply_patterns(home, args.kind, to_base=args.to_base, dry_run=args.dry_run)
+    print(f"{applied.target} → {applied.version}: {applied.reason}")
+    for key, old, new in applied.changes:
+        print(f"  {key:12s} {old:+.3f} → {new:+.3f}  ({new - old:+.3f})")
+    return 0
+
+
+def cmd_personal(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import personal, profiles
+
+    home = _home(args)
+    known = set(profiles.names(home))
+    wanted = {"show": (0, 1), "history": (0, 0), "diff": (2, 2), "rollback": (0, 0), "set": (0, 0),
+              "export": (1, 1), "import": (1, 1)}[args.action]  # fmt: skip
+    if not wanted[0] <= len(args.args) <= wanted[1]:
+        raise UserError(f"personal {args.action}: wrong number of arguments (see `auralis personal --help`)")
+    if args.action == "show":
+        layer = personal.load(home, args.args[0] if args.args else None)
+        print(f"personal layer {layer.version} (parent {layer.parent or '-'}): {layer.reason}")
+        print(f"  gear {layer.gear}, hearing {layer.hearing}, brightness {layer.brightness:+g} %, "
+              f"width {layer.width:+g}, confidence adjustment {layer.confidence_adjustment:+g}")  # fmt: skip
+        for kind in sorted(known):
+            deltas = layer.deltas(kind)
+            if deltas:
+                print(f"  {kind:18s} " + ", ".join(f"{k} {v:+.2f}" for k, v in deltas.items()))
+    elif args.action == "history":
+        current = personal.current(home)
+        for version in personal.versions(home):
+            layer = personal.load(home, version)
+            mark = "*" if current and current.version == version else " "
+            print(f"{mark} {version:6s} parent {layer.parent or '-':6s} {layer.reason}")
+    elif args.action == "diff":
+        for key, a, b in personal.diff(home, *args.args):
+            print(f"  {key:32s} {a!s:>10s} → {b!s:<10s}")
+    elif args.action == "rollback":
+        layer = personal.rollback(home, args.to, known)
+        print(f"personal layer {layer.version} ({layer.reason}) is now current")
+    elif args.action == "set":
+        given = {"gear": args.gear, "hearing": args.hearing, "brightness": args.brightness, "width": args.width,
+                 "confidence_adjustment": args.confidence_adjust}  # fmt: skip
+        changes = {k: v for k, v in given.items() if v is not None}
+        if not changes or not args.reason:
+            raise UserError("personal set needs at least one setting and --reason TEXT")
+        layer = personal.save(home, changes, args.reason, known)
+        print(f"personal layer {layer.version} is now current: {args.reason}")
+    elif args.action == "export":
+        personal.export_shared(home, Path(args.args[0]))
+        print(f"shared layer written to {args.args[0]} (preferences only)")
+    else:
+        layer = personal.import_shared(home, Path(args.args[0]), known)
+        print(f"imported as personal layer {layer.version}; `auralis personal diff {layer.parent} {layer.version}`"
+              " shows what changed, `auralis personal rollback` undoes it")  # fmt: skip
+    return 0
+
+
+def _learn(home, kind: str, directory: str) -> int:
+    from pathlib import Path
+
+    from .learning import learn
+    from .progress import Progress
+
+    if not Path(directory).is_dir():
+        raise UserError(f"{directory}: not a folder")
+    bar: list[Progress] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(Progress("learning", total))
+        bar[0].advance()
+
+    learned = learn(home, kind, Path(directory), progress)
+    if bar:
+        bar[0].close()
+    result = learned.version
+    print(f"{kind} {result.parent} → {result.version}: {result.reason}")
+    for change in result.changes:
+        print(f"  {change.key:40s} {change.old:12g} → {change.new:<12g} ({change.delta:+.4g})")
+    print(f"  {learned.detected_as_type} of {learned.files} reference(s) are now detected as {kind}")
+    for path, reason in learned.errors:
+        print(f"  skipped {path}: {reason}")
+    return 0
+
+
 def cmd_profiles(args: argparse.Namespace) -> int:
     from . import profiles
 
     home = _home(args)
-    wanted = {"list": 0, "show": 1, "diff": 2, "history": 1, "rollback": 1}[args.action]
+    wanted = {"list": 0, "show": 1, "diff": 2, "history": 1, "rollback": 1, "learn": 2}[args.action]
     if len(args.refs) != wanted:
         raise UserError(f"profiles {args.action} takes {wanted} argument(s): see `auralis profiles --help`")
     if args.action == "list":
@@ -467,6 +599,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         for p in versions:
             mark = "*" if p.version == current else " "
             print(f"{mark} {p.version:6s} {p.created:22s} parent {p.parent or '-':6s} {p.reason}")
+    elif args.action == "learn":
+        return _learn(home, *args.refs)
     else:
         result = profiles.rollback(home, args.refs[0], args.to)
         print(f"{result.name}: new version {result.version} ({result.reason}), was {result.parent}; now current")

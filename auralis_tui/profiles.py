@@ -8,11 +8,7 @@ old one. When the folder is a git work tree, each new version is also committed.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +20,8 @@ from engine.fingerprint import Fingerprint
 from engine.master import master
 from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_bounds, load_profile, profile_from_dict
 
-CURRENT = "CURRENT"
+from .versioned import VersionFolder, git_commit, stamp, version_key
+
 #: The mastering parameters `update-profile` can change, with their CLI flags.
 EDITABLE = ("bass_db", "mid_db", "treble_db", "width")
 REFERENCE_SECONDS = 1.0
@@ -36,19 +33,6 @@ def profiles_dir(home: Path) -> Path:
     return home / "profiles"
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """``1.10`` sorts after ``1.9``."""
-    try:
-        return tuple(int(part) for part in version.split("."))
-    except ValueError:
-        raise ProfileError(f"version '{version}' is not like 1.0 or 1.12") from None
-
-
-def next_version(version: str) -> str:
-    major, minor = version_key(version)[:2]
-    return f"{major}.{minor + 1}"
-
-
 def seed(home: Path) -> Path:
     """Create the user's store from the shipped profiles, for any type not there yet."""
     root = profiles_dir(home)
@@ -56,32 +40,26 @@ def seed(home: Path) -> Path:
         folder = root / shipped.stem
         if not folder.exists():
             profile = load_profile(shipped)
-            folder.mkdir(parents=True)
-            shutil.copyfile(shipped, folder / f"{profile.version}.toml")
-            _write_atomic(folder / CURRENT, profile.version + "\n")
+            VersionFolder(folder, profile.name).add(profile.version, shipped.read_text(encoding="utf-8"))
     return root
 
 
 def names(home: Path) -> list[str]:
-    return sorted(p.name for p in seed(home).iterdir() if p.is_dir() and (p / CURRENT).exists())
+    return sorted(p.name for p in seed(home).iterdir() if p.is_dir() and VersionFolder(p, p.name).exists())
 
 
 def versions(home: Path, name: str) -> list[str]:
-    folder = _folder(home, name)
-    return sorted((p.stem for p in folder.glob("*.toml")), key=version_key)
+    return _store(home, name).versions()
 
 
 def current_version(home: Path, name: str) -> str:
-    return (_folder(home, name) / CURRENT).read_text(encoding="utf-8").strip()
+    return _store(home, name).current()
 
 
 def load(home: Path, name: str, version: str | None = None) -> Profile:
     """One version (the current one by default)."""
-    version = version or current_version(home, name)
-    path = _folder(home, name) / f"{version}.toml"
-    if not path.exists():
-        raise ProfileError(f"{name} has no version {version} (versions: {', '.join(versions(home, name))})")
-    return load_profile(path)
+    store = _store(home, name)
+    return load_profile(store.path(version or store.current()))
 
 
 def current_profiles(home: Path, warn=None) -> dict[str, Profile]:
@@ -149,12 +127,21 @@ def update(home: Path, name: str, changes: dict[str, float], reason: str, dry_ru
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ProfileError(f"cannot change {', '.join(sorted(unknown))} (editable: {', '.join(EDITABLE)})")
+
+    def set_values(document) -> None:
+        table = document.setdefault("master", tomlkit.table())
+        for key, value in changes.items():
+            table[key] = round(float(value), 4)
+
+    return edit(home, name, set_values, reason, dry_run)
+
+
+def edit(home: Path, name: str, change, reason: str, dry_run: bool = False) -> NewVersion:
+    """The current version's TOML document, changed in place by ``change(document)``, as a new
+    validated version (comments kept)."""
     old = load(home, name)
-    path = _folder(home, name) / f"{old.version}.toml"
-    document = tomlkit.parse(path.read_text(encoding="utf-8"))
-    table = document.setdefault("master", tomlkit.table())
-    for key, value in changes.items():
-        table[key] = round(float(value), 4)
+    document = tomlkit.parse(_store(home, name).path(old.version).read_text(encoding="utf-8"))
+    change(document)
     return _commit_document(home, name, old, document, reason, dry_run)
 
 
@@ -166,31 +153,23 @@ def rollback(home: Path, name: str, to: str | None = None) -> NewVersion:
         raise ProfileError(f"{name} {current.version} has no parent to roll back to; give --to VERSION")
     if target == current.version:
         raise ProfileError(f"{name} {target} is already current")
-    source = _folder(home, name) / f"{target}.toml"
-    if not source.exists():
-        raise ProfileError(f"{name} has no version {target} (versions: {', '.join(versions(home, name))})")
-    document = tomlkit.parse(source.read_text(encoding="utf-8"))
+    document = tomlkit.parse(_store(home, name).path(target).read_text(encoding="utf-8"))
     return _commit_document(home, name, current, document, f"rollback to {target}")
 
 
 def _commit_document(home: Path, name: str, old: Profile, document, reason: str, dry_run: bool = False) -> NewVersion:
-    version = next_version(versions(home, name)[-1])
+    store = _store(home, name)
+    version = store.next()
     document["name"] = name
-    document["version"] = version
-    document["parent"] = old.version
-    document["created"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    document["reason"] = reason.strip()
+    stamp(document, version, old.version, reason)
     text = tomlkit.dumps(document)
     new = profile_from_dict(document.unwrap(), f"{name} {version}")
     validate(home, new)
     changes = diff_profiles(old, new)
     if dry_run:
         return NewVersion(name, old.version, version, changes, reason, None)
-    folder = _folder(home, name)
-    path = folder / f"{version}.toml"
-    _write_atomic(path, text)
-    _write_atomic(folder / CURRENT, version + "\n")
-    committed = _git_commit(profiles_dir(home), f"{name} {version}: {reason.strip()}")
+    path = store.add(version, text)
+    committed = git_commit(profiles_dir(home), f"{name} {version}: {reason.strip()}")
     return NewVersion(name, old.version, version, changes, reason, path, committed)
 
 
@@ -272,36 +251,10 @@ def history(home: Path, name: str) -> list[Profile]:
 # --- files -------------------------------------------------------------------------------------
 
 
-def _folder(home: Path, name: str) -> Path:
+def _store(home: Path, name: str) -> VersionFolder:
     if not name or "/" in name or name.startswith("."):
         raise ProfileError(f"'{name}' is not a profile name")
-    folder = seed(home) / name
-    if not (folder / CURRENT).exists():
+    store = VersionFolder(seed(home) / name, name)
+    if not store.exists():
         raise ProfileError(f"unknown profile '{name}' (known: {', '.join(names(home))})")
-    return folder
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-
-
-def _git_commit(root: Path, message: str) -> bool:
-    """Commit the store when it is a git work tree; False when it is not (or git is absent)."""
-    try:
-        inside = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True
-        )
-        if inside.stdout.strip() != "true":
-            return False
-        subprocess.run(["git", "-C", str(root), "add", "-A", "."], check=True, capture_output=True)
-        subprocess.run(
-            ["git", "-C", str(root), "commit", "-q", "-m", message, "--", "."], check=True, capture_output=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return False
-    return True
+    return store

@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.detect import detect
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
 
-from . import feedback, profiles, store
+from . import feedback, personal, store
 from .analysis import analyze_file
 
 
@@ -33,7 +33,7 @@ class TrackState:
 def track_state(home: Path, path: str | Path) -> TrackState:
     """Use the library's cached fingerprint when it is current, else analyse the file now."""
     path = Path(path).resolve()
-    current = profiles.current_profiles(home)
+    current, layer = personal.effective_profiles(home)
     cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
     if cached is not None:
         fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, cached, strict=True)))
@@ -51,7 +51,7 @@ def track_state(home: Path, path: str | Path) -> TrackState:
         profile_version=profile.version,
         philosophy=profile.title,
         parameters=profile.master.as_dict(),
-        personal_version=None,
+        personal_version=layer.version if layer else None,
         cached=cached is not None,
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import tomlkit
 
-from auralis_tui import profiles
+from auralis_tui import profiles, versioned
 from auralis_tui.synth import CHARACTERS, render
 from engine.errors import ProfileError
 from engine.fingerprint import fingerprint
@@ -46,8 +46,8 @@ def test_update_writes_a_new_validated_version_and_keeps_comments(tmp_path):
 
 
 def test_versions_sort_numerically():
-    assert sorted(["1.10", "1.9", "1.2"], key=profiles.version_key) == ["1.2", "1.9", "1.10"]
-    assert profiles.next_version("1.9") == "1.10"
+    assert sorted(["1.10", "1.9", "1.2"], key=versioned.version_key) == ["1.2", "1.9", "1.10"]
+    assert versioned.next_version("1.9") == "1.10"
 
 
 def test_a_failing_version_is_never_written(tmp_path):

@@ -1,0 +1,156 @@
+"""The learning loop: turning what the feedback says into new profile or personal-layer versions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tomlkit
+
+from engine import audio
+from engine.detect import detect
+from engine.errors import AudioError, ProfileError
+from engine.fingerprint import FEATURE_NAMES, Fingerprint, fingerprint
+
+from . import insights, personal, profiles
+from .library import walk_audio_files
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an application of pattern recommendations changed."""
+
+    target: str  # "personal layer" or "<type> profile"
+    version: str
+    changes: list[tuple[str, float, float]]  # (parameter, old, new)
+    reason: str
+
+
+def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool = False) -> Applied:
+    """Apply the midpoint of every parameter recommendation for ``kind``.
+
+    To the personal layer by default (``[adjust.<kind>]`` deltas), or to the base profile as a new
+    validated version with ``to_base``. The reason names the evidence.
+    """
+    (summary,) = insights.type_summaries(home, kind=kind) or [None]
+    recommendations = [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
+    if not recommendations:
+        samples = summary.samples if summary else 0
+        raise ProfileError(
+            f"no pattern recommendations for {kind} yet ({samples} rating(s); at least 5 and repeated "
+            f"keywords are needed): see `auralis analyze --type {kind}`"
+        )
+    evidence = "; ".join(f"{r.parameter} {r.midpoint:+.2f}: {r.reason}" for r in recommendations)
+    reason = f"patterns from {summary.samples} {kind} ratings — {evidence}"
+    if to_base:
+        base = profiles.load(home, kind).master.as_dict()
+        new = {r.parameter: round(base[r.parameter] + r.midpoint, 4) for r in recommendations}
+        result = profiles.update(home, kind, new, reason, dry_run=dry_run)
+        changes = [(c.key.removeprefix("master."), c.old, c.new) for c in result.changes]
+        return Applied(f"{kind} profile", result.version, changes, reason)
+    layer = personal.current(home) or personal.Layer()
+    old = layer.adjust.get(kind, {})
+    new = {r.parameter: round(old.get(r.parameter, 0.0) + r.midpoint, 4) for r in recommendations}
+    changes = [(key, old.get(key, 0.0), value) for key, value in new.items()]
+    if dry_run:
+        return Applied("personal layer", "(dry run)", changes, reason)
+    saved = personal.save(home, {"adjust": {kind: new}}, reason, set(profiles.names(home)))
+    return Applied("personal layer", saved.version, changes, reason)
+
+
+# --- reference learning ------------------------------------------------------------------------
+
+SIGMAS = 3.0  # a learned range covers mean ± 3 standard deviations
+MIN_COUNT_FOR_RANGES = 5  # fewer references only accumulate statistics: their σ means little
+MAX_REFERENCES = 24  # fingerprints kept in [[detect.references]] for validation
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Count, mean and sum of squared deviations (M2) of one feature; variance = M2 / count."""
+
+    count: int
+    mean: float
+    m2: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        data = np.asarray(values, dtype=np.float64)
+        if data.size == 0:
+            return cls(0, 0.0, 0.0)
+        mean = float(data.mean())
+        return cls(int(data.size), mean, float(((data - mean) ** 2).sum()))
+
+    def combine(self, other: Stats) -> Stats:
+        """Exact statistics of the union (Chan, Golub & LeVeque's pairwise update)."""
+        count = self.count + other.count
+        if count == 0:
+            return self
+        delta = other.mean - self.mean
+        mean = self.mean + delta * other.count / count
+        return Stats(count, mean, self.m2 + other.m2 + delta * delta * self.count * other.count / count)
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.m2 / self.count) if self.count else 0.0
+
+
+@dataclass(frozen=True)
+class Learned:
+    version: profiles.NewVersion
+    files: int
+    errors: list[tuple[str, str]]
+    detected_as_type: int
+
+
+def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total: None) -> Learned:
+    """Fingerprint the reference tracks in ``directory`` and fold them into ``kind``'s detection
+    statistics; once ≥ 5 references are known, its rule ranges widen to cover mean ± 3σ of
+    everything learnt so far (ranges only widen: learning never makes a type harder to detect)."""
+    paths = [Path(entry.path) for entry in walk_audio_files(directory)]
+    if not paths:
+        raise ProfileError(f"{directory}: no audio files to learn from")
+    fingerprints, errors = [], []
+    for done, path in enumerate(paths, 1):
+        try:
+            decoded = audio.decode(path)
+            fingerprints.append(fingerprint(decoded.samples, decoded.rate).as_dict())
+        except AudioError as exc:
+            errors.append((str(path), exc.reason))
+        progress(done, len(paths))
+    if not fingerprints:
+        raise ProfileError(f"{directory}: none of the {len(paths)} file(s) could be read")
+
+    def fold_in(document) -> None:
+        detect_table = document.setdefault("detect", tomlkit.table())
+        stats_table = detect_table.setdefault("stats", tomlkit.table(is_super_table=True))
+        features = detect_table.get("features", {})
+        for name in FEATURE_NAMES:
+            old = stats_table.get(name, {})
+            known = Stats(int(old.get("count", 0)), float(old.get("mean", 0.0)), float(old.get("m2", 0.0)))
+            combined = known.combine(Stats.of([fp[name] for fp in fingerprints]))
+            stats_table[name] = {"count": combined.count, "mean": combined.mean, "m2": combined.m2}
+            if name in features and combined.count >= MIN_COUNT_FOR_RANGES:
+                low, high = (float(v) for v in features[name]["range"])
+                spread = SIGMAS * combined.std
+                features[name]["range"] = [
+                    round(min(low, combined.mean - spread), 6),
+                    round(max(high, combined.mean + spread), 6),
+                ]
+        references = [dict(ref) for ref in detect_table.get("references", [])]
+        references += [{k: round(v, 6) for k, v in fp.items()} for fp in fingerprints]
+        tables = tomlkit.aot()
+        for reference in references[-MAX_REFERENCES:]:
+            table = tomlkit.table()
+            table.update(reference)
+            tables.append(table)
+        detect_table["references"] = tables
+
+    reason = f"learnt {len(fingerprints)} reference(s) from {directory.name}"
+    version = profiles.edit(home, kind, fold_in, reason)
+    current = personal.effective_profiles(home, use_personal=False)[0]
+    hits = sum(1 for fp in fingerprints if detect(Fingerprint.from_dict(fp), current).type == kind)
+    return Learned(version, len(fingerprints), errors, hits)
