@@ -12,6 +12,7 @@ from engine.errors import AudioError, ProfileError
 
 from . import __version__
 from .config import ConfigError
+from .errors import AudioUnavailable
 from .feedback import FeedbackError
 from .store import QueryRefused, StoreError
 
@@ -32,6 +33,11 @@ FEATURE_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 1."""
+
+
+USER_ERRORS = (
+    AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError, AudioUnavailable,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.set_defaults(run=cmd_profiles)
 
+    pl = commands.add_parser(
+        "play",
+        parents=[common],
+        help="play a file on this machine's audio output (headless; for scripts and tests)",
+        description="Play FILE through PortAudio, the original or (--mastered) through its profile's chain "
+        "in real time, and report what was played.",
+    )
+    pl.add_argument("file")
+    pl.add_argument("--mastered", action="store_true", help="play through the mastering chain")
+    pl.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
+    pl.add_argument("--start", type=float, default=0.0, metavar="S", help="start at S seconds")
+    pl.add_argument("--device", metavar="NAME", help="output device (name part or number; see `auralis devices`)")
+    pl.add_argument("--no-personal", action="store_true", help="base profile only")
+    pl.set_defaults(run=cmd_play)
+
+    dv = commands.add_parser("devices", parents=[common], help="list audio outputs")
+    dv.add_argument("--json", action="store_true", help="machine-readable output")
+    dv.set_defaults(run=cmd_devices)
+
     ex = commands.add_parser(
         "export",
         parents=[common],
@@ -215,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return run(args)
-    except (AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError) as exc:
+    except USER_ERRORS as exc:
         print(f"auralis: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `auralis profiles show x | head`
@@ -606,6 +631,46 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         print(f"{result.name}: new version {result.version} ({result.reason}), was {result.parent}; now current")
         for change in result.changes:
             print(f"  {change.key:24s} {change.old:+.3f} → {change.new:+.3f}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import load_config
+    from .player import Player
+
+    home = _home(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    player = Player(home, args.device or load_config(home).audio_device or None, not args.no_personal, False)
+    try:
+        player.load([path])
+        player.set_mastered(args.mastered)
+        player.play(0, args.start)
+        player.wait_until_stopped(args.seconds)
+        status = player.status()
+    finally:
+        player.close()
+    if status.message:
+        raise UserError(status.message)
+    version = "mastered" if args.mastered else "original"
+    print(f"played {path.name} ({version}) to {status.position:.2f} s of {status.duration:.2f} s; "
+          f"underruns: {status.underruns}")  # fmt: skip
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from .player import output_devices
+
+    devices = output_devices()
+    if args.json:
+        _print_json(devices)
+    elif not devices:
+        print("no audio output devices")
+    for d in [] if args.json else devices:
+        print(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['rate']:.0f} Hz)")
     return 0
 
 

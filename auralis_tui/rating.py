@@ -30,10 +30,10 @@ class TrackState:
     cached: bool
 
 
-def track_state(home: Path, path: str | Path) -> TrackState:
+def track_state(home: Path, path: str | Path, use_personal: bool = True) -> TrackState:
     """Use the library's cached fingerprint when it is current, else analyse the file now."""
     path = Path(path).resolve()
-    current, layer = personal.effective_profiles(home)
+    current, layer = personal.effective_profiles(home, use_personal)
     cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
     if cached is not None:
         fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, cached, strict=True)))

@@ -1,0 +1,7 @@
+"""Application error types that the CLI catches without importing the modules that raise them."""
+
+from __future__ import annotations
+
+
+class AudioUnavailable(RuntimeError):
+    """No sound: PortAudio or an output device is missing. The message says which."""

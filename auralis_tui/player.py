@@ -1,0 +1,411 @@
+"""Playback through PortAudio with real-time mastering and loudness-matched A/B.
+
+A feeder thread decodes and masters; the PortAudio callback only copies prepared blocks. Each
+block carries both versions (original and mastered, aligned for the chain's latency), so A/B
+switches inside one callback with a short crossfade. Every selection, seek or stop bumps a
+*generation*; blocks of an older generation are dropped, so the last choice always wins.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine import audio
+from engine.master import StreamingMaster, loudness_gain_db
+from engine.model import MasterParams
+
+from .errors import AudioUnavailable
+from .rating import TrackState, track_state
+
+BLOCK = 2048
+RING_BLOCKS = 8  # ≈ 0.34 s ahead at 48 kHz
+CROSSFADE_SECONDS = 0.01
+STARVE_WAIT = 1.0  # blocks: how long the callback waits for a late feeder
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as exc:  # the PortAudio library itself is missing
+        raise AudioUnavailable(f"no sound: PortAudio is not installed ({exc}); apt-get install libportaudio2") from None
+    return sounddevice
+
+
+def output_devices() -> list[dict]:
+    """Every output device PortAudio knows: index, name, channels, default rate, default flag."""
+    sd = _sounddevice()
+    try:
+        default = sd.default.device[1]
+        devices = sd.query_devices()
+    except sd.PortAudioError as exc:
+        raise AudioUnavailable(f"no sound: {exc}") from None
+    return [
+        {
+            "index": i,
+            "name": d["name"],
+            "channels": d["max_output_channels"],
+            "rate": d["default_samplerate"],
+            "default": i == default,
+        }
+        for i, d in enumerate(devices)
+        if d["max_output_channels"] > 0
+    ]
+
+
+def resolve_device(name: str | None) -> int | None:
+    """A device index from a name (substring, case-insensitive) or number; None = system default."""
+    devices = output_devices()
+    if not devices:
+        raise AudioUnavailable("no sound: no audio output device found")
+    if not name:
+        return None
+    if name.isdigit() and any(d["index"] == int(name) for d in devices):
+        return int(name)
+    matches = [d for d in devices if name.lower() in d["name"].lower()]
+    if not matches:
+        raise AudioUnavailable(f"no output device matches '{name}' (see `auralis devices`)")
+    return matches[0]["index"]
+
+
+@dataclass
+class _Block:
+    generation: int
+    track: int
+    start: int  # frame position of the block's first frame in its track
+    original: np.ndarray  # (frames, 2) float32, level-matched when matching is on
+    mastered: np.ndarray
+    last: bool = False  # the last block of its track
+    offset: int = 0  # frames already played
+
+
+@dataclass
+class Status:
+    """What the UI shows; read with :meth:`Player.status` (a copy, safe from any thread)."""
+
+    state: str = "stopped"  # stopped | playing | paused
+    track: int | None = None
+    path: Path | None = None
+    position: float = 0.0  # seconds
+    duration: float = 0.0
+    mastered: bool | None = True  # None while blind
+    blind: bool = False
+    volume: float = 1.0
+    underruns: int = 0
+    message: str = ""
+    info: TrackState | None = None
+
+
+class Player:
+    """One output stream, a play list, and a feeder thread that keeps the ring filled."""
+
+    def __init__(
+        self,
+        home: Path,
+        device: str | None = None,
+        use_personal: bool = True,
+        match_loudness: bool = True,
+    ) -> None:
+        self.home = home
+        self.device = resolve_device(device)
+        self.use_personal = use_personal
+        self.match_loudness = match_loudness
+        self._sd = _sounddevice()
+        self._lock = threading.Condition()
+        self._ring: collections.deque[_Block] = collections.deque()
+        self._tracks: list[Path] = []
+        self._generation = 0
+        self._request: tuple[int, float] | None = None  # (track, start seconds) for the feeder
+        self._stream = None
+        self._rate = 0
+        self._status = Status()
+        self._mastered_now = True  # what the callback is currently playing
+        self._primed = False  # the current generation has started to sound
+        self._closed = False
+        self._feeder = threading.Thread(target=self._feed_loop, name="auralis-feeder", daemon=True)
+        self._feeder.start()
+
+    # --- commands (any thread) ---------------------------------------------------------------
+
+    def load(self, paths: Sequence[Path]) -> None:
+        with self._lock:
+            self._tracks = [Path(p) for p in paths]
+
+    def play(self, index: int = 0, seconds: float = 0.0) -> None:
+        """Start ``index`` of the list at ``seconds``; the newest call always wins."""
+        with self._lock:
+            if not 0 <= index < len(self._tracks):
+                raise IndexError(f"no track {index} in a list of {len(self._tracks)}")
+            self._start(index, seconds)
+
+    def _start(self, index: int, seconds: float) -> None:
+        self._generation += 1
+        self._ring.clear()
+        self._primed = False
+        self._request = (index, max(0.0, seconds))
+        self._status.state = "playing"
+        self._status.track = index
+        self._status.path = self._tracks[index]
+        self._status.position = seconds
+        self._status.message = ""
+        self._lock.notify_all()
+
+    def toggle_pause(self) -> None:
+        with self._lock:
+            if self._status.state == "playing":
+                self._status.state = "paused"
+            elif self._status.state == "paused":
+                self._status.state = "playing"
+
+    def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._ring.clear()
+            self._request = None
+            self._status.state = "stopped"
+            self._lock.notify_all()
+
+    def seek(self, seconds: float, relative: bool = False) -> None:
+        with self._lock:
+            if self._status.track is None:
+                return
+            target = self._status.position + seconds if relative else seconds
+            self._start(self._status.track, min(max(0.0, target), max(0.0, self._status.duration - 0.05)))
+
+    def next(self) -> None:
+        with self._lock:
+            if self._status.track is not None and self._status.track + 1 < len(self._tracks):
+                self._start(self._status.track + 1, 0.0)
+
+    def previous(self) -> None:
+        with self._lock:
+            if self._status.track is not None:
+                self._start(max(0, self._status.track - 1), 0.0)
+
+    def set_volume(self, volume: float) -> None:
+        with self._lock:
+            self._status.volume = min(1.0, max(0.0, volume))
+
+    def set_mastered(self, mastered: bool) -> None:
+        with self._lock:
+            self._status.mastered = mastered
+
+    def toggle_ab(self) -> bool:
+        with self._lock:
+            self._status.mastered = not self._status.mastered
+            return self._status.mastered
+
+    def set_blind(self, blind: bool) -> None:
+        with self._lock:
+            self._status.blind = blind
+
+    def status(self) -> Status:
+        with self._lock:
+            self._check_stream()
+            copy = Status(**vars(self._status))
+            if copy.blind:
+                copy.mastered = None  # hidden
+            return copy
+
+    def wait_until_stopped(self, timeout: float | None = None) -> bool:
+        """Block until playback stops (or ``timeout`` seconds pass); notices a lost device."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while self._status.state != "stopped" and not self._closed:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._lock.wait(0.25 if left is None else min(0.25, left))
+                self._check_stream()
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._generation += 1
+            self._ring.clear()
+            self._lock.notify_all()
+        self._feeder.join(timeout=5)
+        self._close_stream()
+
+    # --- the audio callback (PortAudio's thread: copy only) ----------------------------------
+
+    def _callback(self, outdata, frames, _time, status) -> None:
+        """Copy prepared frames out. When the ring runs dry mid-track the callback waits up to a
+        block for the feeder before it plays silence and counts an underrun; that
+        also lets unpaced sinks (the test sink) receive exactly the decoded stream."""
+        filled = 0
+        finished = False
+        with self._lock:
+            if status.output_underflow:
+                self._status.underruns += 1
+            mastered, volume = bool(self._status.mastered), self._status.volume
+            if not self._primed:
+                self._mastered_now = mastered  # a new start: no crossfade from the old choice
+            while self._status.state == "playing" and filled < frames:
+                if not self._ring and not self._lock.wait_for(lambda: self._ring, STARVE_WAIT * frames / self._rate):
+                    self._status.underruns += self._primed
+                    break
+                block = self._ring[0]
+                if block.generation != self._generation:
+                    self._ring.popleft()
+                    continue
+                take = min(frames - filled, len(block.original) - block.offset)
+                self._copy(outdata[filled : filled + take], block, take, mastered, volume)
+                block.offset += take
+                filled += take
+                self._primed = True
+                self._status.track, self._status.path = block.track, self._tracks[block.track]
+                self._status.position = (block.start + block.offset) / self._rate
+                if block.offset == len(block.original):
+                    self._ring.popleft()
+                    if block.last and block.track + 1 >= len(self._tracks):
+                        self._status.state = "stopped"
+                        finished = True
+            outdata[filled:] = 0
+            self._lock.notify_all()  # room in the ring for the feeder; maybe stopped
+        if finished:
+            raise self._sd.CallbackStop  # PortAudio plays this buffer, then the stream rests
+
+    def _copy(self, target: np.ndarray, block: _Block, take: int, mastered: bool, volume: float) -> None:
+        """Copy ``take`` frames of the chosen version, crossfading after an A/B switch."""
+        span = slice(block.offset, block.offset + take)
+        chosen, other = (block.mastered, block.original) if mastered else (block.original, block.mastered)
+        np.multiply(chosen[span], volume, out=target)
+        if mastered != self._mastered_now:
+            self._mastered_now = mastered
+            n = min(max(1, int(CROSSFADE_SECONDS * self._rate)), take)
+            ramp = np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)[:, None]
+            head = slice(block.offset, block.offset + n)
+            target[:n] = volume * (chosen[head] * ramp + other[head] * (1.0 - ramp))
+
+    # --- the feeder thread -------------------------------------------------------------------
+
+    def _feed_loop(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._request is not None or self._closed)
+                if self._closed:
+                    return
+                (index, start), generation = self._request, self._generation
+                self._request = None
+            try:
+                self._feed_track(index, start, generation)
+            except (audio.AudioError, AudioUnavailable, self._sd.PortAudioError) as exc:
+                with self._lock:
+                    if generation == self._generation:
+                        self._status.state = "stopped"
+                        self._status.message = str(exc)
+                        self._lock.notify_all()
+
+    def _feed_track(self, index: int, seconds: float, generation: int) -> None:
+        """Produce blocks from ``index`` on, gapless into the following tracks (a track at another
+        sample rate waits for the ring to drain and reopens the stream)."""
+        while True:
+            path = self._tracks[index]
+            details = audio.info(path)
+            state = track_state(self.home, path, self.use_personal)
+            if not self._ensure_stream(details.rate, generation):
+                return
+            with self._lock:
+                if generation != self._generation:
+                    return
+                self._status.info, self._status.duration = state, details.duration
+            start = min(int(seconds * details.rate), max(0, details.frames - 1))
+            if not self._produce(index, path, start, generation, state):
+                return
+            index, seconds = index + 1, 0.0
+            if index >= len(self._tracks):
+                return
+
+    def _produce(self, index: int, path: Path, start: int, generation: int, state: TrackState) -> bool:
+        """Fill the ring with one track; False when a newer command took over.
+
+        Loudness matching plays both versions at the quieter one's integrated loudness (the
+        fingerprint's BS.1770 value for the original, original + chain gain for the master).
+        """
+        params = MasterParams(**state.parameters)
+        lufs = state.fingerprint.lufs
+        gain_db = loudness_gain_db(lufs, params)
+        chain = StreamingMaster(params, self._rate, 2, gain_db)
+        mastered_lufs = lufs + gain_db
+        common = min(lufs, mastered_lufs)
+        original_gain = 10 ** ((common - lufs) / 20) if self.match_loudness else 1.0
+        mastered_gain = 10 ** ((common - mastered_lufs) / 20) if self.match_loudness else 1.0
+        waiting = np.zeros((0, 2), dtype=np.float32)  # original frames the chain has not returned yet
+        position = start
+        blocks = audio.read_blocks(path, BLOCK, start)
+        pending = next(blocks, None)
+        while pending is not None:
+            upcoming = next(blocks, None)
+            stereo = audio.to_stereo(pending)
+            mastered = chain.process(stereo)
+            if upcoming is None:
+                mastered = np.concatenate([mastered, chain.flush()])
+            waiting = np.concatenate([waiting, stereo])
+            original, waiting = waiting[: len(mastered)], waiting[len(mastered) :]
+            if len(original):
+                block = _Block(generation, index, position, (original * original_gain).astype(np.float32),
+                               (mastered * mastered_gain).astype(np.float32), upcoming is None)  # fmt: skip
+                position += len(original)
+                if not self._put(block):
+                    return False
+            pending = upcoming
+        return True
+
+    def _put(self, block: _Block) -> bool:
+        with self._lock:
+            self._lock.wait_for(
+                lambda: len(self._ring) < RING_BLOCKS or block.generation != self._generation or self._closed
+            )
+            if block.generation != self._generation or self._closed:
+                return False
+            self._ring.append(block)
+            return True
+
+    # --- the stream --------------------------------------------------------------------------
+
+    def _ensure_stream(self, rate: int, generation: int) -> bool:
+        """An open stream at ``rate`` (after the ring drained); False when a newer command came."""
+        if self._stream is not None and self._stream.active and self._rate == rate:
+            return True
+        with self._lock:
+            self._lock.wait_for(lambda: not self._ring or generation != self._generation or self._closed)
+            if generation != self._generation or self._closed:
+                return False
+        self._close_stream()
+        try:
+            stream = self._sd.OutputStream(
+                samplerate=rate, blocksize=BLOCK, device=self.device, channels=2, dtype="float32",
+                callback=self._callback, finished_callback=self._stream_finished,
+            )  # fmt: skip
+            with self._lock:
+                self._stream, self._rate = stream, rate
+            stream.start()
+        except self._sd.PortAudioError as exc:
+            raise AudioUnavailable(f"no sound: cannot open the output at {rate} Hz ({exc})") from None
+        return True
+
+    def _stream_finished(self) -> None:
+        with self._lock:
+            if not self._closed and self._status.state == "playing" and self._ring:
+                self._status.state = "stopped"
+                self._status.message = "audio device lost; playback stopped"
+                self._lock.notify_all()
+
+    def _check_stream(self) -> None:
+        if self._stream is not None and not self._stream.active and self._status.state == "playing":
+            self._status.state = "stopped"
+            self._status.message = "audio device lost; playback stopped"
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.abort()
+            stream.close()
