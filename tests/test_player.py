@@ -1,0 +1,255 @@
+"""Playback through real PortAudio into a real ALSA file sink (DESIGN §6): what reached the
+"sound card" is compared with what the engine says it should be."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from auralis_tui import personal, profiles, rating
+from engine import audio
+from engine.loudness import integrated_loudness
+from engine.master import StreamingMaster, loudness_gain_db
+from engine.model import MasterParams
+
+from conftest import sine
+
+
+@pytest.fixture
+def sink(tmp_path) -> Path:
+    """A HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced)."""
+    home = tmp_path / "alsa-home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
+    )
+    return home
+
+
+def played(sink: Path) -> np.ndarray:
+    """The frames PortAudio delivered (float32 stereo), leading silence removed."""
+    frames = np.fromfile(sink / "out.raw", dtype=np.float32).reshape(-1, 2)
+    sounding = np.flatnonzero(np.abs(frames).sum(axis=1) > 0)
+    return frames[sounding[0] :] if sounding.size else frames[:0]
+
+
+def run(sink: Path, *args: str, home: Path, script: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HOME": str(sink)}
+    command = [sys.executable, "-c", script, str(home), *args] if script else [
+        sys.executable, "-m", "auralis_tui", "--home", str(home), *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def music(path: Path, seconds: float = 3.0, rate: int = 48000, freq: float = 440.0, channels: int = 2) -> Path:
+    """A test signal with no silent frames: a sine over a small offset, distinct per ``freq``."""
+    mono = 0.5 * sine(freq, seconds, rate, 0.0) + 0.05
+    samples = np.repeat(mono[:, None], channels, axis=1).astype(np.float32)
+    if channels == 2:
+        samples[:, 1] *= 0.5
+    audio.write(path, samples, rate)
+    return path
+
+
+def expected_stereo(path: Path) -> np.ndarray:
+    return audio.to_stereo(audio.decode(path).samples)
+
+
+def streamed_master(home: Path, path: Path) -> np.ndarray:
+    """The track through its chain in 2048-frame blocks, as the engine defines it."""
+    state = rating.track_state(home, path)
+    params = MasterParams(**state.parameters)
+    decoded = expected_stereo(path)
+    chain = StreamingMaster(params, audio.info(path).rate, 2, loudness_gain_db(state.fingerprint.lufs, params))
+    blocks = [chain.process(decoded[i : i + 2048]) for i in range(0, len(decoded), 2048)]
+    return np.concatenate([*blocks, chain.flush()])
+
+
+def test_original_playback_delivers_the_decoded_samples(tmp_path, sink):
+    track = music(tmp_path / "a.wav", 3.0, 44100)
+    result = run(sink, "play", str(track), home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert "underruns: 0" in result.stdout
+    out, want = played(sink), expected_stereo(track)
+    np.testing.assert_array_equal(out[: len(want)], want)
+    assert not np.any(out[len(want) :])  # nothing after the end
+
+
+def test_mono_is_sent_to_both_speakers(tmp_path, sink):
+    track = music(tmp_path / "mono.flac", 2.0, 22050, channels=1)
+    assert run(sink, "play", str(track), home=tmp_path / "home").returncode == 0
+    out, want = played(sink), audio.decode(track).samples[:, 0]
+    np.testing.assert_array_equal(out[: len(want), 0], want)
+    np.testing.assert_array_equal(out[: len(want), 1], want)
+
+
+def test_mastered_playback_is_the_streaming_chain(tmp_path, sink):
+    home = tmp_path / "home"
+    track = music(tmp_path / "b.flac", 4.0, 48000, freq=220.0)
+    result = run(sink, "play", str(track), "--mastered", home=home)
+    assert result.returncode == 0, result.stderr
+    want = streamed_master(home, track)
+    out = played(sink)
+    assert len(want) == audio.info(track).frames
+    np.testing.assert_allclose(out[: len(want)], want, atol=1e-6)
+
+
+SEEK = """
+import sys, time
+from pathlib import Path
+from auralis_tui.player import Player
+home, track, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
+player = Player(home, match_loudness=False)
+player.load([track])
+player.set_mastered(False)
+player.play(0, seconds)
+player.wait_until_stopped(60)
+player.close()
+"""
+
+
+def test_a_seek_lands_on_its_frame(tmp_path, sink):
+    track = music(tmp_path / "c.wav", 6.0, 48000, freq=330.0)
+    assert run(sink, str(track), "2.5", home=tmp_path / "home", script=SEEK).returncode == 0
+    out, want = played(sink), expected_stereo(track)
+    start = round(2.5 * 48000)
+    assert len(out) >= len(want) - start
+    np.testing.assert_array_equal(out[: len(want) - start], want[start:])  # 0 ms off: exact
+
+
+AB = """
+import sys, time
+from pathlib import Path
+from auralis_tui.player import Player
+home, track, match = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "match"
+player = Player(home, match_loudness=match)
+player.load([track])
+player.set_mastered(False)
+player.play(0)
+while player.status().position < 1.0:
+    time.sleep(0.0005)
+switched_at = player.status().position
+player.toggle_ab()
+player.wait_until_stopped(60)
+player.close()
+print(switched_at)
+"""
+
+
+def test_ab_switch_keeps_the_position(tmp_path, sink):
+    home = tmp_path / "home"
+    track = music(tmp_path / "d.wav", 20.0, 48000, freq=550.0)
+    result = run(sink, str(track), "plain", home=home, script=AB)
+    assert result.returncode == 0, result.stderr
+    original, mastered = expected_stereo(track), streamed_master(home, track)
+    out = played(sink)[: len(original)]
+    is_original = np.all(np.abs(out - original) < 1e-6, axis=1)
+    is_mastered = np.all(np.abs(out - mastered) < 1e-6, axis=1)
+    switch = np.flatnonzero(~is_original)[0]
+    assert switch >= 48000  # the toggle came after one second
+    fade = int(0.01 * 48000)
+    assert is_original[:switch].all()
+    assert is_mastered[switch + fade :].all()  # same timeline: no frame lost or repeated
+    assert len(played(sink)) >= len(original)
+
+
+def test_ab_is_loudness_matched(tmp_path, sink):
+    home = tmp_path / "home"
+    track = music(tmp_path / "e.wav", 20.0, 48000, freq=660.0)
+    assert run(sink, str(track), "match", home=home, script=AB).returncode == 0
+    out = played(sink)
+    first, second = out[: 48000], out[3 * 48000 : 19 * 48000]
+    assert integrated_loudness(first, 48000) == pytest.approx(integrated_loudness(second, 48000), abs=0.5)
+
+
+RAPID = """
+import sys, time
+from pathlib import Path
+from auralis_tui.player import Player
+home, tracks = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+player = Player(home, match_loudness=False)
+player.load(tracks)
+player.set_mastered(False)
+for index in range(len(tracks)):
+    player.play(index)
+    time.sleep(0.045)
+player.wait_until_stopped(60)
+status = player.status()
+player.close()
+print(status.track)
+"""
+
+
+def test_rapid_selection_plays_the_last_choice(tmp_path, sink):
+    tracks = [music(tmp_path / f"{i:02d}.wav", 1.0, 44100, freq=200.0 + 40 * i) for i in range(20)]
+    result = run(sink, *map(str, tracks), home=tmp_path / "home", script=RAPID)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "19"
+    out, last = played(sink), expected_stereo(tracks[-1])
+    sounding = out[np.abs(out).sum(axis=1) > 0]
+    np.testing.assert_array_equal(sounding[-len(last) :], last)  # it ends with the whole last track
+
+
+GAPLESS = """
+import sys
+from pathlib import Path
+from auralis_tui.player import Player
+home, tracks = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
+player = Player(home, match_loudness=False)
+player.load(tracks)
+player.set_mastered(False)
+player.play(0)
+player.wait_until_stopped(60)
+print(player.status().track)
+player.close()
+"""
+
+
+def test_consecutive_tracks_at_one_rate_are_gapless(tmp_path, sink):
+    first = music(tmp_path / "1.wav", 1.3, 44100, freq=300.0)
+    second = music(tmp_path / "2.wav", 1.1, 44100, freq=500.0)
+    assert run(sink, str(first), str(second), home=tmp_path / "home", script=GAPLESS).returncode == 0
+    want = np.concatenate([expected_stereo(first), expected_stereo(second)])
+    np.testing.assert_array_equal(played(sink)[: len(want)], want)
+
+
+def test_a_new_rate_reopens_the_stream(tmp_path, sink):
+    first = music(tmp_path / "1.wav", 1.0, 44100, freq=300.0)
+    second = music(tmp_path / "2.wav", 1.0, 96000, freq=500.0)
+    result = run(sink, str(first), str(second), home=tmp_path / "home", script=GAPLESS)
+    assert result.returncode == 0 and result.stdout.strip() == "1"
+    # ALSA's file plugin starts a new file when the stream is reopened at 96 kHz: it holds track 2
+    want = expected_stereo(second)
+    np.testing.assert_array_equal(played(sink)[: len(want)], want)
+
+
+def test_no_device_is_one_clear_line(tmp_path):
+    empty = tmp_path / "no-sound"
+    empty.mkdir()
+    (empty / ".asoundrc").write_text('pcm.!default { type hw card 7 }\nctl.!default { type hw card 7 }\n')
+    track = music(tmp_path / "f.wav", 0.5, 44100)
+    result = run(empty, "play", str(track), home=tmp_path / "home")
+    assert result.returncode == 1
+    assert result.stderr.startswith("auralis: no sound") and result.stderr.count("\n") == 1
+
+
+def test_devices_lists_the_default_output(tmp_path, sink):
+    result = run(sink, "devices", "--json", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    devices = json.loads(result.stdout)
+    assert any(d["default"] and d["channels"] >= 2 for d in devices)
+
+
+def test_personal_layer_reaches_playback(tmp_path):
+    home = tmp_path / "home"
+    profiles.seed(home)
+    personal.save(home, {"hearing": "bass_sensitive"}, "ears", set(profiles.names(home)))
+    track = music(tmp_path / "g.wav", 1.0, 44100)
+    with_layer = rating.track_state(home, track).parameters["bass_db"]
+    without = rating.track_state(home, track, use_personal=False).parameters["bass_db"]
+    assert with_layer == pytest.approx(without - 1.0)
