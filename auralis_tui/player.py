@@ -243,8 +243,10 @@ class Player:
         filled = 0
         finished = False
         with self._lock:
-            if status.output_underflow:
+            if status.output_underflow and self._status.state == "playing":
                 self._status.underruns += 1
+            if self._status.state == "paused":  # silence at the device's pace (unpaced sinks included)
+                self._lock.wait_for(lambda: self._status.state != "paused", frames / self._rate)
             mastered, volume = bool(self._status.mastered), self._status.volume
             if not self._primed:
                 self._mastered_now = mastered  # a new start: no crossfade from the old choice
@@ -269,9 +271,10 @@ class Player:
                         self._status.state = "stopped"
                         finished = True
             outdata[filled:] = 0
+            finished = finished or self._status.state == "stopped"
             self._lock.notify_all()  # room in the ring for the feeder; maybe stopped
         if finished:
-            raise self._sd.CallbackStop  # PortAudio plays this buffer, then the stream rests
+            raise self._sd.CallbackStop  # PortAudio plays this buffer, then the stream rests until the next play
 
     def _copy(self, target: np.ndarray, block: _Block, take: int, mastered: bool, volume: float) -> None:
         """Copy ``take`` frames of the chosen version, crossfading after an A/B switch."""

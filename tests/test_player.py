@@ -131,7 +131,8 @@ player = Player(home, match_loudness=match)
 player.load([track])
 player.set_mastered(False)
 player.play(0)
-while player.status().position < 1.0:
+deadline = time.monotonic() + 30
+while player.status().position < 1.0 and time.monotonic() < deadline:
     time.sleep(0.0005)
 switched_at = player.status().position
 player.toggle_ab()
@@ -253,3 +254,39 @@ def test_personal_layer_reaches_playback(tmp_path):
     with_layer = rating.track_state(home, track).parameters["bass_db"]
     without = rating.track_state(home, track, use_personal=False).parameters["bass_db"]
     assert with_layer == pytest.approx(without - 1.0)
+
+
+PAUSE = """
+import sys, time
+from pathlib import Path
+from auralis_tui.player import Player
+home, track = Path(sys.argv[1]), Path(sys.argv[2])
+player = Player(home, match_loudness=False)
+player.load([track])
+player.set_mastered(False)
+player.play(0)
+deadline = time.monotonic() + 30
+while player.status().position < 0.5 and time.monotonic() < deadline:
+    time.sleep(0.0005)
+player.toggle_pause()
+paused_at = player.status().position
+time.sleep(0.3)
+still = player.status().position
+player.toggle_pause()
+player.wait_until_stopped(60)
+player.close()
+print(paused_at, still)
+"""
+
+
+def test_pause_holds_the_position_and_loses_nothing(tmp_path, sink):
+    track = music(tmp_path / "p.wav", 4.0, 44100, freq=350.0)
+    result = run(sink, str(track), home=tmp_path / "home", script=PAUSE)
+    assert result.returncode == 0, result.stderr
+    paused_at, still = map(float, result.stdout.split())
+    assert still == paused_at
+    out, want = played(sink), expected_stereo(track)
+    sounding = out[np.abs(out).sum(axis=1) > 0]  # the pause is silence; the music continues after it
+    np.testing.assert_array_equal(sounding, want)
+    pause = len(out) - len(want)
+    assert 0.2 * 44100 < pause < 1.0 * 44100  # paced silence, not a flood of zeros
