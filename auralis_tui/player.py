@@ -397,15 +397,18 @@ class Player:
 
     def _stream_finished(self) -> None:
         with self._lock:
-            if not self._closed and self._status.state == "playing" and self._ring:
-                self._status.state = "stopped"
-                self._status.message = "audio device lost; playback stopped"
-                self._lock.notify_all()
+            self._check_stream()
+            self._lock.notify_all()
 
     def _check_stream(self) -> None:
-        if self._stream is not None and not self._stream.active and self._status.state == "playing":
+        if self._device_lost():
             self._status.state = "stopped"
             self._status.message = "audio device lost; playback stopped"
+
+    def _device_lost(self) -> bool:
+        """The stream stopped while the current selection was sounding (not between selections)."""
+        playing = self._status.state == "playing" and self._primed and not self._closed
+        return playing and self._stream is not None and not self._stream.active
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
