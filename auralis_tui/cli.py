@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"auralis {__version__}")
     parser.add_argument("--home", metavar="DIR", help="data directory (default: $AURALIS_HOME or the user data dir)")
+    parser.add_argument("--no-audio", action="store_true", help="open the app without sound (rating still works)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data directory")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -225,8 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("state", choices=("on", "off"))
     sh.set_defaults(run=cmd_sharing)
 
-    demo = commands.add_parser("demo", parents=[common], help="build the demo library and show what it contains")
-    demo.add_argument("--json", action="store_true", help="machine-readable summary")
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="build the demo library and open the app on it",
+        description="Build (once, deterministically) a demo home with twelve synthesized tracks, six months of "
+        "feedback and two profile versions, then open the app on it (on a terminal) or print a summary.",
+    )
+    demo.add_argument("--json", action="store_true", help="print a machine-readable summary instead of opening the app")
+    demo.add_argument("--no-ui", action="store_true", help="print a summary instead of opening the app")
     demo.set_defaults(run=cmd_demo)
     return parser
 
@@ -234,10 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return 0
+    run: Callable[[argparse.Namespace], int] = getattr(args, "run", cmd_app)
     try:
         return run(args)
     except USER_ERRORS as exc:
@@ -252,6 +257,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auralis: interrupted", file=sys.stderr)
         return 130
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """No command: open the app."""
+    if not sys.stdout.isatty():
+        raise UserError("the app needs a terminal; see `auralis --help` for the commands")
+    from .ui.app import run
+
+    run(_home(args), audio=not args.no_audio)
+    return 0
 
 
 def _positive_int(text: str) -> int:
@@ -757,5 +772,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  auralis --home {home} analyze --monthly-summary")
     print(f"  auralis --home {home} profiles diff studio@1.0 studio@1.1")
     print(f'  auralis --home {home} sql "SELECT * FROM profile_satisfaction"')
-    print("(the TUI is not built yet)")
+    if not args.no_ui and sys.stdout.isatty():
+        from .ui.app import run
+
+        run(home, audio=not args.no_audio)
     return 0

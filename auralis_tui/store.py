@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -98,9 +99,22 @@ class StoreBusy(StoreError):
     """The database stayed locked by another process for longer than the timeout."""
 
 
+# DuckDB shares one database instance per file inside a process and refuses a second connection
+# with other settings (read-only vs read-write, locked configuration), so threads take turns.
+_IN_PROCESS = threading.RLock()
+
+
 @contextmanager
 def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS) -> Iterator:
-    """Open ``library.duckdb`` (schema ensured), retrying while another process holds it."""
+    """Open ``library.duckdb`` (schema ensured), retrying while another process holds it.
+
+    Within a process, connections are serialised (see ``_IN_PROCESS``)."""
+    with _IN_PROCESS, _open(home, read_only, timeout) as con:
+        yield con
+
+
+@contextmanager
+def _open(home: Path, read_only: bool, timeout: float) -> Iterator:
     path = home / DB_NAME
     home.mkdir(parents=True, exist_ok=True)
     if read_only and not path.exists():
@@ -393,6 +407,28 @@ def monthly_ratings(home: Path, since: datetime | None = None, kind: str | None 
         cursor = con.execute(f"SELECT * FROM ratings_monthly WHERE true {where}", args)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def library_rows(home: Path) -> list[dict]:
+    """Present tracks with their analysis and latest rating, ordered for browsing."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute(
+            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, t.confidence, t.error, r.last_rating "
+            "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path WHERE NOT t.missing "
+            "ORDER BY t.artist, t.album, t.disc_number, t.track_number, t.path"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
+    """(rating, count) overall, and (profile, version, ratings, average) per profile version."""
+    with connect(home, read_only=True) as con:
+        distribution = con.execute("SELECT rating, count(*) FROM ratings GROUP BY 1 ORDER BY 1").fetchall()
+        versions = con.execute(
+            "SELECT profile, profile_version, ratings, average_rating FROM profile_satisfaction"
+        ).fetchall()
+    return distribution, versions
 
 
 def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:

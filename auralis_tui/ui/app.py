@@ -1,0 +1,362 @@
+"""The Auralis app: keyboard-first panels over the library, playback, ratings, patterns, trends,
+profiles and SQL. Every slow call runs in a thread worker that posts a message back; the event
+loop only updates widgets. Playback status is polled at 4 Hz."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+
+from .. import insights, profiles, rating, store
+from ..errors import AudioUnavailable
+from .panels import LibraryPanel, NowPlayingPanel, PatternsPanel, ProfilesPanel, SqlPanel, TrendsPanel, stars
+
+
+@dataclass
+class Loaded(Message):
+    """A worker finished: ``kind`` names what, ``data`` is the result."""
+
+    kind: str
+    data: object
+
+
+@dataclass
+class Failed(Message):
+    what: str
+    error: str
+
+
+class AuralisApp(App):
+    """Listen, rate with single keys, and watch the ratings tune the mastering."""
+
+    TITLE = "Auralis"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("f1", "panel('library')", "Library"),
+        Binding("f2", "panel('playing')", "Playing"),
+        Binding("f3", "panel('patterns')", "Patterns"),
+        Binding("f4", "panel('trends')", "Trends"),
+        Binding("f5", "panel('profiles')", "Profiles"),
+        Binding("f6", "panel('sql')", "SQL"),
+        Binding("enter", "play_selected", "Play", show=False),
+        Binding("space", "pause", "Pause"),
+        Binding("left", "seek(-5)", "−5 s", show=False),
+        Binding("right", "seek(5)", "+5 s", show=False),
+        Binding("n", "skip(1)", "Next", show=False),
+        Binding("p", "skip(-1)", "Prev", show=False),
+        Binding("a", "ab", "A/B"),
+        *[Binding(str(n), f"rate({n})", f"{n}★", show=n == 1) for n in range(1, 6)],
+        Binding("c", "comment", "Comment"),
+        Binding("u", "undo", "Undo", show=False),
+        Binding("y", "fix('accept')", "Accept fix", show=False),
+        Binding("x", "fix('reject')", "Reject fix", show=False),
+        Binding("slash", "filter", "Filter"),
+        Binding("d", "diff", "Diff", show=False),
+        Binding("r", "rollback", "Rollback", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, home: Path, audio: bool = True) -> None:
+        super().__init__()
+        self.home = home
+        self.want_audio = audio
+        self.player = None
+        self.rows: list[dict] = []
+        self.last_rated: dict | None = None
+        self.pending_comment = ""
+        self.audio_message = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="library"):
+            with TabPane("Library", id="library"):
+                yield LibraryPanel()
+            with TabPane("Playing", id="playing"):
+                yield NowPlayingPanel()
+            with TabPane("Patterns", id="patterns"):
+                yield PatternsPanel()
+            with TabPane("Trends", id="trends"):
+                yield TrendsPanel()
+            with TabPane("Profiles", id="profiles"):
+                yield ProfilesPanel()
+            with TabPane("SQL", id="sql"):
+                yield SqlPanel()
+        yield Input(placeholder="comment (e.g. 'a bit thin', 'harsh'), enter to keep, esc to cancel", id="comment")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#comment", Input).display = False
+        self.query_one("#tracks", DataTable).focus()
+        self.load_library()
+        self.load_insights()
+        self.load_profiles()
+        if self.want_audio:
+            self.open_player()
+        else:
+            self.audio_message = "sound off (--no-audio)"
+        self.set_interval(0.25, self.refresh_playing)
+
+    # --- workers: slow work off the event loop --------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="library", exit_on_error=False)
+    def load_library(self) -> None:
+        store.sync_feedback(self.home)
+        self.post_message(Loaded("library", store.library_rows(self.home)))
+
+    @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
+    def load_insights(self) -> None:
+        summaries = insights.type_summaries(self.home)
+        monthly = insights.monthly_summary(self.home)
+        distribution, versions = store.trend_rows(self.home)
+        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions)))
+
+    @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
+    def load_profiles(self) -> None:
+        rows = []
+        for name in profiles.names(self.home):
+            current = profiles.current_version(self.home, name)
+            for profile in profiles.history(self.home, name):
+                rows.append((name, profile.version, profile.reason, profile.version == current))
+        self.post_message(Loaded("profiles", rows))
+
+    @work(thread=True, exclusive=True, group="player", exit_on_error=False)
+    def open_player(self) -> None:
+        from ..config import load_config
+        from ..player import Player
+
+        try:
+            player = Player(self.home, load_config(self.home).audio_device or None)
+        except AudioUnavailable as exc:
+            self.post_message(Loaded("audio", str(exc)))
+            return
+        self.post_message(Loaded("player", player))
+
+    @work(thread=True, group="feedback", exit_on_error=False)
+    def write_event(self, path: str, event: str, fields: dict) -> None:
+        state = rating.track_state(self.home, path)
+        line = rating.record(self.home, state, event, **fields)
+        self.post_message(Loaded("rated" if event == "rating" else "event", line))
+
+    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
+    def run_sql(self, query: str) -> None:
+        store.sync_feedback(self.home)
+        try:
+            result = store.run_user_query(self.home, query)
+        except store.QueryRefused as exc:
+            self.post_message(Failed("sql", str(exc)))
+            return
+        self.post_message(Loaded("sql", (result.columns, result.rows)))
+
+    @work(thread=True, exclusive=True, group="profiles-diff", exit_on_error=False)
+    def diff_versions(self, ref: str) -> None:
+        name, version = profiles.parse_ref(ref)
+        parent = profiles.load(self.home, name, version).parent or version
+        _, _, changes = profiles.diff(self.home, f"{name}@{parent}", ref)
+        self.post_message(Loaded("diff", (f"{name}@{parent}", ref, changes)))
+
+    @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
+    def rollback_to(self, ref: str) -> None:
+        name, version = profiles.parse_ref(ref)
+        result = profiles.rollback(self.home, name, version)
+        self.post_message(Loaded("notice", f"{name}: new version {result.version} = {version}"))
+        self.load_profiles()
+
+    # --- messages from workers -------------------------------------------------------------------
+
+    @on(Loaded)
+    def loaded(self, message: Loaded) -> None:
+        kind, data = message.kind, message.data
+        if kind == "library":
+            self.rows = data
+            self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
+            self.sub_title = f"{len(self.rows)} tracks"
+        elif kind == "insights":
+            summaries, monthly, distribution, versions = data
+            self.query_one(PatternsPanel).show(summaries)
+            self.query_one(TrendsPanel).show(monthly, distribution, versions)
+        elif kind == "profiles":
+            self.query_one(ProfilesPanel).show(data)
+        elif kind == "diff":
+            self.query_one(ProfilesPanel).show_diff(*data)
+        elif kind == "player":
+            self.player = data
+        elif kind == "audio":
+            self.audio_message = data
+        elif kind == "sql":
+            self.query_one(SqlPanel).show(*data)
+        elif kind == "rated":
+            self.last_rated = data
+            self.notify(f"{stars(data['rating'])} {data['track']} — saved", timeout=3)
+            self.load_library()
+            self.load_insights()
+        elif kind == "event":
+            self.notify(f"{data['event']} recorded", timeout=3)
+        elif kind == "notice":
+            self.notify(data, timeout=5)
+        self.refresh_playing()
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        if message.what == "sql":
+            self.query_one(SqlPanel).error(message.error)
+
+    def on_worker_state_changed(self, event) -> None:
+        """One place for worker errors: a one-line notice instead of a crash."""
+        if event.state.name == "ERROR":
+            self.notify(f"{event.worker.group}: {event.worker.error}", severity="error", timeout=6)
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def action_panel(self, panel: str) -> None:
+        self.query_one(TabbedContent).active = panel
+
+    def selected_path(self) -> str | None:
+        status = self.player.status() if self.player else None
+        if self.query_one(TabbedContent).active != "library" and status and status.path:
+            return str(status.path)
+        table = self.query_one("#tracks", DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def visible_paths(self) -> list[Path]:
+        table = self.query_one("#tracks", DataTable)
+        return [Path(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+    def action_play_selected(self) -> None:
+        if self.query_one(TabbedContent).active != "library":
+            return
+        if self.player is None:
+            self.notify(self.audio_message or "no sound yet", severity="warning")
+            return
+        table = self.query_one("#tracks", DataTable)
+        if table.row_count:
+            self.player.load(self.visible_paths())
+            self.player.play(table.cursor_row)
+
+    def action_pause(self) -> None:
+        if self.player:
+            self.player.toggle_pause()
+
+    def action_seek(self, seconds: float) -> None:
+        if self.player:
+            self.player.seek(seconds, relative=True)
+
+    def action_skip(self, step: int) -> None:
+        if self.player:
+            self.player.next() if step > 0 else self.player.previous()
+
+    def action_ab(self) -> None:
+        if self.player:
+            mastered = self.player.toggle_ab()
+            self.notify("B: mastered" if mastered else "A: original", timeout=1.5)
+
+    def action_rate(self, stars_given: int) -> None:
+        path = self.selected_path()
+        if path is None:
+            self.notify("select a track first", severity="warning")
+            return
+        self.write_event(path, "rating", {"rating": stars_given, "comment": self.pending_comment})
+        self.pending_comment = ""
+
+    def action_comment(self) -> None:
+        box = self.query_one("#comment", Input)
+        box.display = True
+        self.call_after_refresh(box.focus)  # focused now, the "c" itself would land in the box
+
+    @on(Input.Submitted, "#comment")
+    def comment_done(self, event: Input.Submitted) -> None:
+        self.pending_comment = event.value.strip()
+        self.close_input(event.input)
+        self.refresh_playing()
+
+    def close_input(self, box: Input) -> None:
+        box.value = "" if box.id == "comment" else box.value
+        box.display = box.id == "filter" and bool(box.value)
+        self.query_one("#tracks", DataTable).focus()
+
+    def key_escape(self) -> None:
+        """Esc leaves the comment or filter box."""
+        if isinstance(self.focused, Input) and self.focused.id in ("comment", "filter"):
+            self.close_input(self.focused)
+
+    def action_undo(self) -> None:
+        if self.last_rated:
+            self.write_event(self.last_rated["track_path"], "undo", {"refers_to": self.last_rated["id"]})
+            self.last_rated = None
+
+    def action_fix(self, event: str) -> None:
+        if self.last_rated:
+            path = self.last_rated["track_path"]
+            self.write_event(path, event, {"refers_to": self.last_rated["id"], "fix": {"parameter": "profile"}})
+
+    def action_filter(self) -> None:
+        self.action_panel("library")
+        box = self.query_one("#filter", Input)
+        box.display = True
+        self.call_after_refresh(box.focus)
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(LibraryPanel).show(self.rows, event.value)
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        self.close_input(event.input)
+
+    @on(Input.Submitted, "#sql")
+    def sql_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.run_sql(event.value)
+
+    def _selected_version(self) -> str | None:
+        table = self.query_one("#versions", DataTable)
+        if self.query_one(TabbedContent).active != "profiles" or table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_diff(self) -> None:
+        ref = self._selected_version()
+        if ref:
+            self.diff_versions(ref)
+
+    def action_rollback(self) -> None:
+        ref = self._selected_version()
+        if ref:
+            self.rollback_to(ref)
+
+    def action_help(self) -> None:
+        self.notify(
+            "F1–F6 panels · enter play · space pause · ←/→ seek · n/p next/prev · a A/B · 1–5 rate · "
+            "c comment · u undo · y/x accept/reject fix · / filter · d diff · r rollback · q quit",
+            timeout=10,
+        )
+
+    def refresh_playing(self) -> None:
+        status = self.player.status() if self.player else None
+        self.query_one(NowPlayingPanel).show(status, self.last_rated, self.pending_comment)
+        line = self.audio_message
+        if status and status.path:
+            line = f"{status.state} {status.path.name}"
+        self.query_one("#status", Static).update(line)
+
+    async def on_unmount(self) -> None:
+        if self.player:
+            self.player.close()
+
+
+def run(home: Path, audio: bool = True) -> None:
+    """Run the app; a hang-up (SSH gone) exits cleanly — every rating is already on disk."""
+    app = AuralisApp(home, audio)
+    signal.signal(signal.SIGHUP, lambda *_: app.exit())
+    app.run()
