@@ -251,9 +251,14 @@ class Player:
             if not self._primed:
                 self._mastered_now = mastered  # a new start: no crossfade from the old choice
             while self._status.state == "playing" and filled < frames:
-                if not self._ring and not self._lock.wait_for(lambda: self._ring, STARVE_WAIT * frames / self._rate):
-                    self._status.underruns += self._primed
-                    break
+                if not self._ring:
+                    arrived = self._lock.wait_for(
+                        lambda: self._ring or self._status.state != "playing", STARVE_WAIT * frames / self._rate
+                    )
+                    if not arrived:
+                        self._status.underruns += self._primed
+                        break
+                    continue  # re-check: a pause or a new selection may have come meanwhile
                 block = self._ring[0]
                 if block.generation != self._generation:
                     self._ring.popleft()
