@@ -2,12 +2,13 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup demo test lint bench clean
+.PHONY: help setup demo test lint bench screenshots clean
 
 help:
 	@echo "make demo    set up, then build the demo library and open it"
 	@echo "make test    set up, then lint and run the whole test suite"
 	@echo "make bench   set up, then run every benchmark in bench/"
+	@echo "make screenshots   regenerate screenshots/*.svg from the demo"
 	@echo "make clean   remove the virtualenv and caches"
 
 setup:
@@ -24,6 +25,9 @@ test: lint
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(VENV)/python $$script || exit 1; done
+
+screenshots: setup
+	$(VENV)/python scripts/screenshots.py
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache *.egg-info

@@ -47,6 +47,8 @@ class AuralisApp(App):
         Binding("f5", "panel('profiles')", "Profiles"),
         Binding("f6", "panel('sql')", "SQL"),
         Binding("enter", "play_selected", "Play", show=False),
+        Binding("j", "cursor('down')", "Down", show=False),
+        Binding("k", "cursor('up')", "Up", show=False),
         Binding("space", "pause", "Pause"),
         Binding("left", "seek(-5)", "−5 s", show=False),
         Binding("right", "seek(5)", "+5 s", show=False),
@@ -232,6 +234,10 @@ class AuralisApp(App):
     def visible_paths(self) -> list[Path]:
         table = self.query_one("#tracks", DataTable)
         return [Path(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+    def action_cursor(self, direction: str) -> None:
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
 
     def action_play_selected(self) -> None:
         if self.query_one(TabbedContent).active != "library":

@@ -71,6 +71,8 @@ class NowPlayingPanel(VerticalScroll):
         yield Static("", id="rating-help")
 
     def show(self, status, rated: dict | None, comment: str) -> None:
+        if not self.query("#now"):  # composing, or being torn down
+            return
         now = self.query_one("#now", Static)
         if status is None or status.path is None:
             now.update("Nothing playing. Select a track and press enter." + _message(status))
