@@ -196,3 +196,50 @@ def test_end_to_end_in_tmux(demo_home, tmp_path):
 
 def _alive(session: str) -> bool:
     return subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode == 0
+
+
+PLAYING = """
+import asyncio, sys
+from pathlib import Path
+from auralis_tui.ui.app import AuralisApp
+
+async def main(home):
+    app = AuralisApp(home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        for _ in range(100):
+            if app.player is not None:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("enter")
+        for _ in range(200):
+            status = app.player.status()
+            if status.position > 0:
+                break
+            await pilot.pause(0.01)
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        print(status.path.name, app.player.status().mastered)
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        print(app.query_one("#now").render())
+
+asyncio.run(main(Path(sys.argv[1])))
+"""
+
+
+def test_enter_plays_the_selection_and_a_switches_ab(demo_home, tmp_path):
+    sink = tmp_path / "alsa-home"
+    sink.mkdir()
+    (sink / ".asoundrc").write_text(
+        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{sink / "out.raw"}"\n format "raw"\n}}\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PLAYING, str(demo_home)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(sink)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first, rest = result.stdout.split("\n", 1)
+    assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
+    assert "Iron Tide" in rest and "A original" in rest
+    assert (sink / "out.raw").stat().st_size > 0

@@ -239,6 +239,10 @@ class AuralisApp(App):
         if isinstance(self.focused, DataTable):
             self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
 
+    @on(DataTable.RowSelected, "#tracks")
+    def track_chosen(self, _event: DataTable.RowSelected) -> None:
+        self.action_play_selected()
+
     def action_play_selected(self) -> None:
         if self.query_one(TabbedContent).active != "library":
             return
