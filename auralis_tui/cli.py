@@ -470,9 +470,9 @@ def _print_type_summary(summary) -> None:
 
 
 def _personal_names(table: str) -> list[str]:
-    from . import personal
+    from . import corrections
 
-    return list(getattr(personal, table))
+    return list(getattr(corrections, table))
 
 
 def cmd_update_profile(args: argparse.Namespace) -> int:

@@ -26,24 +26,10 @@ from engine.errors import ProfileError
 from engine.model import PARAM_BOUNDS, MasterParams, Profile
 
 from . import profiles
+from .corrections import GEAR, HEARING
 from .versioned import VersionFolder, stamp
 
 ADJUSTABLE = ("bass_db", "mid_db", "treble_db", "width")
-#: Listening gear and the correction each implies (dB or width units).
-GEAR: dict[str, dict[str, float]] = {
-    "none": {},
-    "bright_headphones": {"treble_db": -1.0},
-    "dark_headphones": {"treble_db": 1.0},
-    "bass_light_headphones": {"bass_db": 1.5},
-    "small_speakers": {"bass_db": -1.5},
-}
-#: Hearing profiles and their corrections.
-HEARING: dict[str, dict[str, float]] = {
-    "none": {},
-    "bass_sensitive": {"bass_db": -1.0},
-    "treble_sensitive": {"treble_db": -1.0},
-    "high_frequency_loss": {"treble_db": 1.5},
-}
 TREBLE_DB_PER_BRIGHTNESS_PERCENT = 0.1
 #: Limits of the layer's own settings (deltas), checked on every new version and import.
 LAYER_BOUNDS: dict[str, tuple[float, float]] = {

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
-from .. import insights, profiles, rating, store
+from .. import store
 from ..errors import AudioUnavailable
 from .panels import LibraryPanel, NowPlayingPanel, PatternsPanel, ProfilesPanel, SqlPanel, TrendsPanel, stars
 
@@ -74,8 +74,10 @@ class AuralisApp(App):
         self.player = None
         self.rows: list[dict] = []
         self.last_rated: dict | None = None
+        self.states: dict[str, object] = {}  # path → rating.TrackState, filled by prepare_state
         self.pending_comment = ""
         self.audio_message = ""
+        self.insights_stale = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,14 +101,17 @@ class AuralisApp(App):
     def on_mount(self) -> None:
         self.query_one("#comment", Input).display = False
         self.query_one("#tracks", DataTable).focus()
-        self.load_library()
+        self.load_library()  # first: it is what the first frame shows; the rest follows it
+        if not self.want_audio:
+            self.audio_message = "sound off (--no-audio)"
+        self.set_interval(0.25, self.refresh_playing)
+
+    def load_the_rest(self) -> None:
+        """Once the library is on screen: insights, profiles and the audio output."""
         self.load_insights()
         self.load_profiles()
         if self.want_audio:
             self.open_player()
-        else:
-            self.audio_message = "sound off (--no-audio)"
-        self.set_interval(0.25, self.refresh_playing)
 
     # --- workers: slow work off the event loop --------------------------------------------------
 
@@ -117,6 +122,8 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
     def load_insights(self) -> None:
+        from .. import insights
+
         summaries = insights.type_summaries(self.home)
         monthly = insights.monthly_summary(self.home)
         distribution, versions = store.trend_rows(self.home)
@@ -124,6 +131,8 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def load_profiles(self) -> None:
+        from .. import profiles
+
         rows = []
         for name in profiles.names(self.home):
             current = profiles.current_version(self.home, name)
@@ -143,9 +152,20 @@ class AuralisApp(App):
             return
         self.post_message(Loaded("player", player))
 
+    @work(thread=True, exclusive=True, group="state", exit_on_error=False)
+    def prepare_state(self, path: str) -> None:
+        """Analysis + applied parameters of the highlighted track, ready before a rating key."""
+        from .. import rating
+
+        if path not in self.states:
+            self.states[path] = rating.track_state(self.home, path)
+
     @work(thread=True, group="feedback", exit_on_error=False)
     def write_event(self, path: str, event: str, fields: dict) -> None:
-        state = rating.track_state(self.home, path)
+        from .. import rating
+
+        state = self.states.get(path) or rating.track_state(self.home, path)
+        self.states[path] = state
         line = rating.record(self.home, state, event, **fields)
         self.post_message(Loaded("rated" if event == "rating" else "event", line))
 
@@ -161,6 +181,8 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="profiles-diff", exit_on_error=False)
     def diff_versions(self, ref: str) -> None:
+        from .. import profiles
+
         name, version = profiles.parse_ref(ref)
         parent = profiles.load(self.home, name, version).parent or version
         _, _, changes = profiles.diff(self.home, f"{name}@{parent}", ref)
@@ -168,8 +190,11 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def rollback_to(self, ref: str) -> None:
+        from .. import profiles
+
         name, version = profiles.parse_ref(ref)
         result = profiles.rollback(self.home, name, version)
+        self.states.clear()  # parameters changed
         self.post_message(Loaded("notice", f"{name}: new version {result.version} = {version}"))
         self.load_profiles()
 
@@ -179,6 +204,8 @@ class AuralisApp(App):
     def loaded(self, message: Loaded) -> None:
         kind, data = message.kind, message.data
         if kind == "library":
+            if not self.rows:
+                self.call_after_refresh(self.load_the_rest)
             self.rows = data
             self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
             self.sub_title = f"{len(self.rows)} tracks"
@@ -199,13 +226,22 @@ class AuralisApp(App):
         elif kind == "rated":
             self.last_rated = data
             self.notify(f"{stars(data['rating'])} {data['track']} — saved", timeout=3)
-            self.load_library()
-            self.load_insights()
+            self.show_rating(data["track_path"], data["rating"])
+            self.insights_stale = True  # reloaded when Patterns or Trends is opened
         elif kind == "event":
             self.notify(f"{data['event']} recorded", timeout=3)
         elif kind == "notice":
             self.notify(data, timeout=5)
         self.refresh_playing()
+
+    def show_rating(self, path: str, given: int) -> None:
+        """Update one row in place (a reload would move the cursor)."""
+        for row in self.rows:
+            if row["path"] == path:
+                row["last_rating"] = given
+        table = self.query_one("#tracks", DataTable)
+        if path in {key.value for key in table.rows}:
+            table.update_cell(path, "rated", stars(given))
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
@@ -221,6 +257,12 @@ class AuralisApp(App):
 
     def action_panel(self, panel: str) -> None:
         self.query_one(TabbedContent).active = panel
+
+    @on(TabbedContent.TabActivated)
+    def panel_opened(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id in ("patterns", "trends") and self.insights_stale:
+            self.insights_stale = False
+            self.load_insights()
 
     def selected_path(self) -> str | None:
         status = self.player.status() if self.player else None
@@ -238,6 +280,11 @@ class AuralisApp(App):
     def action_cursor(self, direction: str) -> None:
         if isinstance(self.focused, DataTable):
             self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
+
+    @on(DataTable.RowHighlighted, "#tracks")
+    def track_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value not in self.states:
+            self.prepare_state(event.row_key.value)
 
     @on(DataTable.RowSelected, "#tracks")
     def track_chosen(self, _event: DataTable.RowSelected) -> None:
@@ -352,8 +399,15 @@ class AuralisApp(App):
             timeout=10,
         )
 
+    _shown: tuple = ()
+
     def refresh_playing(self) -> None:
+        """4 Hz: redraw the playing panel and status line only when something changed."""
         status = self.player.status() if self.player else None
+        shown = (vars(status) if status else None, self.last_rated, self.pending_comment, self.audio_message)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.query_one(NowPlayingPanel).show(status, self.last_rated, self.pending_comment)
         line = self.audio_message
         if status and status.path:

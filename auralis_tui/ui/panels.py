@@ -42,14 +42,28 @@ class LibraryPanel(Vertical):
             table.add_column(column, key=column.lower())
         self.query_one(Input).display = False
 
+    CHUNK = 400  # rows added per event-loop turn, so a big library never stalls the UI
+
+    _generation = 0
+
     def show(self, rows: list[dict], text: str = "") -> None:
         table = self.query_one(DataTable)
         table.clear()
         needle = text.lower()
-        for row in rows:
-            haystack = " ".join(str(row.get(k) or "") for k in ("title", "artist", "album", "type")).lower()
-            if needle and needle not in haystack:
-                continue
+        matching = [
+            row
+            for row in rows
+            if not needle
+            or needle in " ".join(str(row.get(k) or "") for k in ("title", "artist", "album", "type")).lower()
+        ]
+        self._generation += 1
+        self._add_rows(matching, 0, self._generation)
+
+    def _add_rows(self, rows: list[dict], start: int, generation: int) -> None:
+        if generation != self._generation:  # a newer filter or reload took over
+            return
+        table = self.query_one(DataTable)
+        for row in rows[start : start + self.CHUNK]:
             table.add_row(
                 row.get("title") or "?",
                 row.get("artist") or "",
@@ -60,6 +74,8 @@ class LibraryPanel(Vertical):
                 stars(row.get("last_rating")),
                 key=row["path"],
             )
+        if start + self.CHUNK < len(rows):
+            self.call_later(self._add_rows, rows, start + self.CHUNK, generation)
 
 
 class NowPlayingPanel(VerticalScroll):

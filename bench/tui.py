@@ -1,0 +1,139 @@
+"""App benchmark: start to first frame, rating key to line on disk, event-loop stalls, idle CPU,
+memory with a 10,000-track library.
+
+    python bench/tui.py
+
+Baselines measured in the same run: a bare `python -c "import textual"` start for the start-up
+figure, and one fsynced append for the rating figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from auralis_tui import feedback
+from auralis_tui.demo import build_demo
+from auralis_tui.library import scan
+from auralis_tui.ui.app import AuralisApp
+
+AURALIS = Path(sys.executable).with_name("auralis")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
+
+
+def first_frame(home: Path, fragment: str) -> tuple[float, int]:
+    """Seconds from launching the app in an 80x24 tmux pane until ``fragment`` is on screen; its pid."""
+    session = f"auralis-bench-{os.getpid()}"
+    start = time.perf_counter()
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{AURALIS} --home {home} --no-audio")
+    while fragment not in tmux("capture-pane", "-p", "-t", session):
+        if time.perf_counter() - start > 60:
+            raise SystemExit(f"{fragment!r} never appeared")
+        time.sleep(0.005)
+    seconds = time.perf_counter() - start
+    pid = int(tmux("list-panes", "-t", session, "-F", "#{pane_pid}").strip())
+    return seconds, pid
+
+
+def cpu_and_memory(pid: int, seconds: float = 5.0) -> tuple[float, float]:
+    """Share of one core used over ``seconds`` while idle, and peak RSS (MB)."""
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    before, start = ticks(), time.perf_counter()
+    time.sleep(seconds)
+    used = (ticks() - before) / os.sysconf("SC_CLK_TCK") / (time.perf_counter() - start)
+    peak = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
+    return used, int(peak.split()[1]) / 1024
+
+
+def stop(pid: int) -> None:
+    tmux("kill-session", "-t", f"auralis-bench-{os.getpid()}")
+    time.sleep(0.2)
+
+
+async def interactive(home: Path) -> tuple[list[float], float]:
+    """Rating latencies (key → line on disk) and the worst event-loop stall over a session."""
+    app = AuralisApp(home, audio=False)
+    stalls = [0.0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        loop = asyncio.get_running_loop()
+        expected = [loop.time()]
+
+        def probe() -> None:
+            now = loop.time()
+            stalls[0] = max(stalls[0], now - expected[0])
+            expected[0] = now + 0.01
+
+        await app.workers.wait_for_complete()
+        expected[0] = loop.time() + 0.01
+        app.set_interval(0.01, probe)
+        log = feedback.log_path(home)
+        latencies = []
+        for stars in "1234512345":
+            size = log.stat().st_size
+            start = time.perf_counter()
+            await pilot.press(stars)
+            while log.stat().st_size == size:
+                await asyncio.sleep(0.0005)
+            latencies.append(time.perf_counter() - start)
+            await pilot.press("down")
+        for key in ("f2", "f3", "f4", "f5", "f6", "f1", "slash", "m", "e", "escape"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+    return latencies, stalls[0]
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="auralis-bench-") as tmp:
+        folder = Path(tmp)
+        demo = folder / "demo"
+        build_demo(demo)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import textual"], check=True)
+        bare = time.perf_counter() - start
+        seconds, pid = first_frame(demo, "Glass Horizon")
+        time.sleep(3)  # let the panels behind the library finish loading: then it is idle
+        cpu, memory = cpu_and_memory(pid)
+        stop(pid)
+        print(f"start to first frame with the library shown: {seconds:.2f} s (target <= 1.5 s; bare "
+              f"`import textual` process {bare:.2f} s)")  # fmt: skip
+        print(f"idle CPU, app open (4 Hz refresh): {cpu:.1%} of one core; playback adds the feeder's "
+              "DSP (bench/playback.py)")  # fmt: skip
+        latencies, stall = asyncio.run(interactive(demo))
+        append_start = time.perf_counter()
+        feedback.append(demo, feedback.read_log(demo).events[-1] | {"id": "bench-baseline"})
+        append = time.perf_counter() - append_start
+        print(f"rating key → line on disk: median {statistics.median(latencies) * 1e3:.0f} ms, max "
+              f"{max(latencies) * 1e3:.0f} ms (target <= 50 ms; one bare append {append * 1e3:.1f} ms)")  # fmt: skip
+        print(f"longest event-loop stall during the session: {stall * 1e3:.0f} ms (target <= 50 ms)")
+        big = folder / "big"
+        sys.path.insert(0, str(Path(__file__).parent))
+        from library import make_library
+
+        make_library(big / "music", 10_000)
+        scan(big / "home", big / "music", analyse=False)
+        seconds, pid = first_frame(big / "home", "Track")
+        time.sleep(2)
+        _, memory = cpu_and_memory(pid, 1.0)
+        stop(pid)
+        print(f"10,000-track library: first frame {seconds:.2f} s, peak memory {memory:.0f} MB (target <= 300 MB)")
+
+
+if __name__ == "__main__":
+    main()
