@@ -11,7 +11,6 @@ from engine.detect import detect
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
 
 from . import feedback, personal, store
-from .analysis import analyze_file
 
 
 @dataclass(frozen=True)
@@ -36,12 +35,21 @@ def track_state(home: Path, path: str | Path, use_personal: bool = True) -> Trac
     current, layer = personal.effective_profiles(home, use_personal)
     cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
     if cached is not None:
-        fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, cached, strict=True)))
-        detection = detect(fp, current)
-    else:
-        analysis = analyze_file(path, current)
-        fp, detection = analysis.fingerprint, analysis.detection
-    profile = current[detection.type]
+        return state_from(path, cached, current, layer)
+    from .analysis import analyze_file  # decoding and the chain: only for files the library lacks
+
+    analysis = analyze_file(path, current)
+    return _state(path, analysis.fingerprint, analysis.detection, current, layer, cached=False)
+
+
+def state_from(path: Path, vector, profiles: dict, layer) -> TrackState:
+    """The state of a track whose fingerprint (25 values) the library already holds."""
+    fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, vector, strict=True)))
+    return _state(path, fp, detect(fp, profiles), profiles, layer, cached=True)
+
+
+def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, cached: bool) -> TrackState:
+    profile = profiles[detection.type]
     return TrackState(
         path=path,
         fingerprint=fp,
@@ -52,7 +60,7 @@ def track_state(home: Path, path: str | Path, use_personal: bool = True) -> Trac
         philosophy=profile.title,
         parameters=profile.master.as_dict(),
         personal_version=layer.version if layer else None,
-        cached=cached is not None,
+        cached=cached,
     )
 
 

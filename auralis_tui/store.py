@@ -409,13 +409,15 @@ def monthly_ratings(home: Path, since: datetime | None = None, kind: str | None 
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def library_rows(home: Path) -> list[dict]:
-    """Present tracks with their analysis and latest rating, ordered for browsing."""
+def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
+    """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, t.confidence, t.error, r.last_rating "
+            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, t.confidence, t.error, r.last_rating, "
+            "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "
             "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path WHERE NOT t.missing "
-            "ORDER BY t.artist, t.album, t.disc_number, t.track_number, t.path"
+            "ORDER BY t.artist, t.album, t.disc_number, t.track_number, t.path",
+            [fingerprint_version],
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

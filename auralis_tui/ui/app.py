@@ -74,7 +74,9 @@ class AuralisApp(App):
         self.player = None
         self.rows: list[dict] = []
         self.last_rated: dict | None = None
-        self.states: dict[str, object] = {}  # path → rating.TrackState, filled by prepare_state
+        self.states: dict[str, object] = {}  # path → rating.TrackState
+        self.fingerprints: dict[str, list[float]] = {}  # path → the library's current fingerprint
+        self.mastering = None  # (effective profiles, personal layer), see load_mastering
         self.pending_comment = ""
         self.audio_message = ""
         self.insights_stale = False
@@ -108,6 +110,7 @@ class AuralisApp(App):
 
     def load_the_rest(self) -> None:
         """Once the library is on screen: insights, profiles and the audio output."""
+        self.load_mastering()
         self.load_insights()
         self.load_profiles()
         if self.want_audio:
@@ -117,8 +120,10 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False)
     def load_library(self) -> None:
+        from engine.fingerprint import FINGERPRINT_VERSION
+
         store.sync_feedback(self.home)
-        self.post_message(Loaded("library", store.library_rows(self.home)))
+        self.post_message(Loaded("library", store.library_rows(self.home, FINGERPRINT_VERSION)))
 
     @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
     def load_insights(self) -> None:
@@ -153,20 +158,30 @@ class AuralisApp(App):
         self.post_message(Loaded("player", player))
 
     @work(thread=True, exclusive=True, group="state", exit_on_error=False)
-    def prepare_state(self, path: str) -> None:
-        """Analysis + applied parameters of the highlighted track, ready before a rating key."""
+    def load_mastering(self) -> None:
+        """The profiles and personal layer in use, so a rating needs no file or database reads."""
+        from .. import personal, rating  # noqa: F401 - imported here, off the first rating's path
+
+        self.mastering = personal.effective_profiles(self.home)
+        self.states.clear()
+
+    def state_of(self, path: str):
+        """What a rating records about ``path``: from the library's fingerprint when it has one."""
         from .. import rating
 
         if path not in self.states:
-            self.states[path] = rating.track_state(self.home, path)
+            vector = self.fingerprints.get(path)
+            if vector is not None and self.mastering is not None:
+                self.states[path] = rating.state_from(Path(path), vector, *self.mastering)
+            else:
+                self.states[path] = rating.track_state(self.home, path)
+        return self.states[path]
 
     @work(thread=True, group="feedback", exit_on_error=False)
     def write_event(self, path: str, event: str, fields: dict) -> None:
         from .. import rating
 
-        state = self.states.get(path) or rating.track_state(self.home, path)
-        self.states[path] = state
-        line = rating.record(self.home, state, event, **fields)
+        line = rating.record(self.home, self.state_of(path), event, **fields)
         self.post_message(Loaded("rated" if event == "rating" else "event", line))
 
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
@@ -194,9 +209,9 @@ class AuralisApp(App):
 
         name, version = profiles.parse_ref(ref)
         result = profiles.rollback(self.home, name, version)
-        self.states.clear()  # parameters changed
         self.post_message(Loaded("notice", f"{name}: new version {result.version} = {version}"))
-        self.load_profiles()
+        self.call_from_thread(self.load_mastering)  # parameters changed
+        self.call_from_thread(self.load_profiles)
 
     # --- messages from workers -------------------------------------------------------------------
 
@@ -207,6 +222,7 @@ class AuralisApp(App):
             if not self.rows:
                 self.call_after_refresh(self.load_the_rest)
             self.rows = data
+            self.fingerprints = {row["path"]: row["fingerprint"] for row in data if row["fingerprint"]}
             self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
             self.sub_title = f"{len(self.rows)} tracks"
         elif kind == "insights":
@@ -280,11 +296,6 @@ class AuralisApp(App):
     def action_cursor(self, direction: str) -> None:
         if isinstance(self.focused, DataTable):
             self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
-
-    @on(DataTable.RowHighlighted, "#tracks")
-    def track_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value not in self.states:
-            self.prepare_state(event.row_key.value)
 
     @on(DataTable.RowSelected, "#tracks")
     def track_chosen(self, _event: DataTable.RowSelected) -> None:
