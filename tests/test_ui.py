@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -243,3 +244,51 @@ def test_enter_plays_the_selection_and_a_switches_ab(demo_home, tmp_path):
     assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
     assert "Iron Tide" in rest and "A original" in rest
     assert (sink / "out.raw").stat().st_size > 0
+
+
+def test_no_color_resize_and_hangup_in_tmux(demo_home, tmp_path):
+    home = tmp_path / "demo"
+    shutil.copytree(demo_home, home, symlinks=True)
+    auralis = Path(sys.executable).with_name("auralis")
+    session = f"auralis-hup-{os.getpid()}"
+    env = {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1"}
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{auralis} --home {home} --no-audio"],
+        check=True, env=env,
+    )  # fmt: skip
+
+    def screen() -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+    try:
+        deadline = time.monotonic() + 60
+        while "Glass Horizon" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "Glass Horizon" in screen() and "f6 SQL" in screen()  # nothing cut off at 80x24
+        subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=True)
+        time.sleep(1.0)
+        assert "Glass Horizon" in screen() and "Paper Boats" in screen()
+        subprocess.run(["tmux", "send-keys", "-t", session, "3"], check=True)
+        deadline = time.monotonic() + 20
+        while "saved" not in screen() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
+                                 capture_output=True, text=True).stdout)  # fmt: skip
+        os.kill(pid, signal.SIGHUP)  # the SSH connection drops
+        deadline = time.monotonic() + 10
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(pid)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    log = feedback.read_log(home)
+    assert log.skipped == 0 and log.events[-1]["rating"] == 3
+    assert feedback.log_path(home).read_bytes().endswith(b"\n")  # nothing half-written
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
