@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,17 @@ def band_noise(low: float, high: float, seconds: float, rate: int, seed: int = 0
     spectrum[(freqs < low) | (freqs > high)] = 0
     signal = np.fft.irfft(spectrum, n)
     return stereo(0.25 * signal / np.abs(signal).max())
+
+
+@pytest.fixture
+def sink(tmp_path) -> Path:
+    """A HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
+    home = tmp_path / "alsa-home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(
+        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
+    )
+    return home
 
 
 @pytest.fixture

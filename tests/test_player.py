@@ -21,17 +21,6 @@ from engine.model import MasterParams
 from conftest import sine
 
 
-@pytest.fixture
-def sink(tmp_path) -> Path:
-    """A HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced)."""
-    home = tmp_path / "alsa-home"
-    home.mkdir()
-    (home / ".asoundrc").write_text(
-        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
-    )
-    return home
-
-
 def played(sink: Path) -> np.ndarray:
     """The frames PortAudio delivered (float32 stereo), leading silence removed."""
     frames = np.fromfile(sink / "out.raw", dtype=np.float32).reshape(-1, 2)

@@ -229,12 +229,7 @@ asyncio.run(main(Path(sys.argv[1])))
 """
 
 
-def test_enter_plays_the_selection_and_a_switches_ab(demo_home, tmp_path):
-    sink = tmp_path / "alsa-home"
-    sink.mkdir()
-    (sink / ".asoundrc").write_text(
-        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{sink / "out.raw"}"\n format "raw"\n}}\n'
-    )
+def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     result = subprocess.run(
         [sys.executable, "-c", PLAYING, str(demo_home)],
         capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(sink)},
