@@ -27,6 +27,8 @@ class TrackState:
     parameters: dict[str, float]
     personal_version: str | None
     cached: bool
+    matched: tuple[str, ...] = ()  # features inside the detected profile's ranges: why this type
+    missed: tuple[str, ...] = ()
 
 
 def track_state(home: Path, path: str | Path, use_personal: bool = True) -> TrackState:
@@ -61,6 +63,8 @@ def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, cached
         parameters=profile.master.as_dict(),
         personal_version=layer.version if layer else None,
         cached=cached,
+        matched=tuple(detection.matched()) if detection.evidence else (),
+        missed=tuple(detection.missed()) if detection.evidence else (),
     )
 
 

@@ -224,6 +224,7 @@ async def main(home):
         await pilot.press("f2")
         await pilot.pause(0.3)
         print(app.query_one("#now").render())
+        print(app.query_one("#why").render())
 
 asyncio.run(main(Path(sys.argv[1])))
 """
@@ -238,6 +239,7 @@ def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     first, rest = result.stdout.split("\n", 1)
     assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
     assert "Iron Tide" in rest and "A original" in rest
+    assert "type metal" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
     assert (sink / "out.raw").stat().st_size > 0
 
 
