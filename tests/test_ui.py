@@ -119,6 +119,15 @@ async def _every_panel_shows_its_data(home):
         await pilot.press("f3")
         patterns = text(app, "#patterns-text")
         assert "bootleg" in patterns and "treble_db +0.25" in patterns
+        recommendations = app.query_one("#recommendations", DataTable)
+        assert {key.value for key in recommendations.rows} >= {"bootleg", "metal", "live", "studio"}
+        recommendations.focus()
+        recommendations.move_cursor(row=[k.value for k in recommendations.rows].index("live"))
+        await pilot.press("enter")  # apply live's "width +0.08" to the personal layer
+        await settle(pilot)
+        from auralis_tui import personal
+
+        assert personal.current(home).adjust == {"live": {"width": 0.075}}
         await pilot.press("f4")
         trends = text(app, "#trends-text")
         assert "2026-06" in trends and "2026-11" in trends and "Satisfaction per profile version" in trends
@@ -128,7 +137,7 @@ async def _every_panel_shows_its_data(home):
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
         await pilot.press("d")
         await settle(pilot)
-        assert "master.bass_db" in text(app, "#diff")
+        assert "master.bass_db" in text(app, "#diff"), [n.message for n in app._notifications]
         await pilot.press("f6")
         await pilot.click("#sql")
         await pilot.press(*"SELECT count(*) AS n FROM tracks", "enter")

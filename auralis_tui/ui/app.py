@@ -184,6 +184,15 @@ class AuralisApp(App):
         line = rating.record(self.home, self.state_of(path), event, **fields)
         self.post_message(Loaded("rated" if event == "rating" else "event", line))
 
+    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
+    def apply_patterns(self, kind: str) -> None:
+        from .. import learning
+
+        applied = learning.apply_patterns(self.home, kind)
+        changed = ", ".join(f"{key} {old:+.2f} → {new:+.2f}" for key, old, new in applied.changes)
+        self.post_message(Loaded("notice", f"personal layer {applied.version}: {kind} {changed}"))
+        self.call_from_thread(self.load_mastering)  # new parameters for the next ratings and plays
+
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def run_sql(self, query: str) -> None:
         store.sync_feedback(self.home)
@@ -274,8 +283,16 @@ class AuralisApp(App):
     def action_panel(self, panel: str) -> None:
         self.query_one(TabbedContent).active = panel
 
+    #: The widget that takes the keys when a panel opens.
+    FOCUS: ClassVar[dict[str, str]] = {
+        "library": "#tracks", "patterns": "#recommendations", "profiles": "#versions", "sql": "#sql",
+    }  # fmt: skip
+
     @on(TabbedContent.TabActivated)
     def panel_opened(self, event: TabbedContent.TabActivated) -> None:
+        """Keys go to the panel on screen; Patterns and Trends catch up on new ratings."""
+        if event.pane.id in self.FOCUS:
+            self.query_one(self.FOCUS[event.pane.id]).focus()
         if event.pane.id in ("patterns", "trends") and self.insights_stale:
             self.insights_stale = False
             self.load_insights()
@@ -296,6 +313,10 @@ class AuralisApp(App):
     def action_cursor(self, direction: str) -> None:
         if isinstance(self.focused, DataTable):
             self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
+
+    @on(DataTable.RowSelected, "#recommendations")
+    def recommendation_chosen(self, event: DataTable.RowSelected) -> None:
+        self.apply_patterns(event.row_key.value)
 
     @on(DataTable.RowSelected, "#tracks")
     def track_chosen(self, _event: DataTable.RowSelected) -> None:

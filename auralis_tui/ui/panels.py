@@ -124,15 +124,25 @@ def _message(status) -> str:
     return f"\n[i]{status.message}[/i]" if status is not None and status.message else ""
 
 
-class PatternsPanel(VerticalScroll):
-    """Keyword counts and recommendations per type."""
+class PatternsPanel(Vertical):
+    """Keyword counts per type, and a table of the types whose comments support a change."""
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading patterns…", id="patterns-text")
+        yield DataTable(id="recommendations", cursor_type="row")
+        with VerticalScroll():
+            yield Static("Loading patterns…", id="patterns-text")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in ("Type", "Change (enter applies it to your personal layer)"):
+            table.add_column(column, key=column.split()[0].lower())
 
     def show(self, summaries: list) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        text = self.query_one("#patterns-text", Static)
         if not summaries:
-            self.query_one(Static).update("No ratings yet: rate tracks with 1–5.")
+            text.update("No ratings yet: rate tracks with 1–5.")
             return
         lines = []
         for summary in summaries:
@@ -147,8 +157,10 @@ class PatternsPanel(VerticalScroll):
             for rec in report.recommendations:
                 target = f"{rec.parameter} {rec.midpoint:+.2f}" if rec.parameter else rec.kind.replace("_", " ")
                 lines.append(f"  → {target}: {rec.reason}")
-        lines.append("\n[dim]apply with: auralis update-profile TYPE --apply-patterns[/dim]")
-        self.query_one(Static).update("\n".join(lines))
+            changes = [f"{r.parameter} {r.midpoint:+.2f}" for r in report.recommendations if r.parameter]
+            if changes:
+                table.add_row(summary.type, ", ".join(changes), key=summary.type)
+        text.update("\n".join(lines))
 
 
 class TrendsPanel(VerticalScroll):
