@@ -202,6 +202,26 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--json", action="store_true", help="machine-readable output")
     dv.set_defaults(run=cmd_devices)
 
+    ab = commands.add_parser(
+        "abtest",
+        parents=[common],
+        help="blind A/B tests between two versions of a profile",
+        description="abtest start NAME --control TYPE@V1 --treatment TYPE@V2 [--ratio 0.5 | --bandit thompson] "
+        "[--min-samples 50] | status [NAME] [--json] | stop NAME [--adopt]. Status shows counts, means, lift, "
+        "Welch's t-test p-value, Cohen's d and a recommendation (adopt when p < 0.05 and d > 0.2).",
+    )
+    ab.add_argument("action", choices=("start", "status", "stop"))
+    ab.add_argument("name", nargs="?", metavar="NAME")
+    ab.add_argument("--control", metavar="TYPE@V")
+    ab.add_argument("--treatment", metavar="TYPE@V")
+    mode = ab.add_mutually_exclusive_group()
+    mode.add_argument("--ratio", type=float, default=0.5, help="treatment share without a bandit (default 0.5)")
+    mode.add_argument("--bandit", choices=("thompson",), help="assign variants by Thompson sampling")
+    ab.add_argument("--min-samples", type=_positive_int, default=50, metavar="N", help="per variant (default 50)")
+    ab.add_argument("--adopt", action="store_true", help="with stop: make the treatment the current version")
+    ab.add_argument("--json", action="store_true", help="machine-readable status")
+    ab.set_defaults(run=cmd_abtest)
+
     ex = commands.add_parser(
         "export",
         parents=[common],
@@ -686,6 +706,41 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print("no audio output devices")
     for d in [] if args.json else devices:
         print(f"{'*' if d['default'] else ' '} {d['index']:3d}  {d['name']}  ({d['channels']} ch, {d['rate']:.0f} Hz)")
+    return 0
+
+
+def cmd_abtest(args: argparse.Namespace) -> int:
+    from . import abtest
+
+    home = _home(args)
+    if args.action != "status" and not args.name:
+        raise UserError(f"abtest {args.action} needs a NAME")
+    if args.action == "start":
+        if not (args.control and args.treatment):
+            raise UserError("abtest start needs --control TYPE@V1 and --treatment TYPE@V2")
+        test = abtest.start(home, args.name, args.control, args.treatment, args.ratio, args.bandit, args.min_samples)
+        how = "Thompson sampling" if test.bandit else f"{test.ratio:.0%} of tracks to the treatment"
+        print(f"A/B test {test.name}: {test.control} vs {test.treatment}, {how}, blind")
+        return 0
+    if args.action == "stop":
+        test, outcome, adopted = abtest.stop(home, args.name, args.adopt)
+        print(f"A/B test {test.name} stopped: {outcome.recommendation}")
+        if adopted:
+            print(f"  {test.kind} {adopted} is now current (equal to {test.treatment})")
+        return 0
+    tests = [abtest.load(home, args.name)] if args.name else abtest.all_tests(home)
+    report = [(test, abtest.results(home, test)) for test in tests]
+    if args.json:
+        _print_json([{"test": vars(test), **outcome.as_dict()} for test, outcome in report])
+        return 0
+    if not report:
+        print("no A/B tests: start one with `auralis abtest start NAME --control T@V1 --treatment T@V2`")
+    for test, outcome in report:
+        state = f"stopped {test.stopped}" if test.stopped else "running"
+        print(f"{test.name} ({state}): {test.control} vs {test.treatment}")
+        for variant, arm in outcome.arms.items():
+            print(f"  {variant:9s} n {arm.n:4d}  mean {arm.mean:.2f}  sd {arm.std:.2f}")
+        print(f"  lift {outcome.lift:+.2f}  p {outcome.p:.3g}  d {outcome.d:.2f} → {outcome.recommendation}")
     return 0
 
 

@@ -154,3 +154,24 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     current = personal.effective_profiles(home, use_personal=False)[0]
     hits = sum(1 for fp in fingerprints if detect(Fingerprint.from_dict(fp), current).type == kind)
     return Learned(version, len(fingerprints), errors, hits)
+
+
+# --- confidence updating -----------------------------------------------------------------------
+
+CONFIDENCE_LIMITS = (0.1, 0.99)
+
+
+def updated_confidence(confidence: float, event: str, rating: int | None = None) -> float:
+    """The detection confidence after one feedback event.
+
+    A strong positive (a 5-star rating or an accepted fix) raises it by 5 % of the headroom to 1;
+    an undo multiplies it by 0.9, a reject by 0.95; anything else leaves it. Clamped to [0.1, 0.99].
+    """
+    if event == "accept" or (event == "rating" and rating == 5):
+        confidence += 0.05 * (1.0 - confidence)
+    elif event == "undo":
+        confidence *= 0.9
+    elif event == "reject":
+        confidence *= 0.95
+    low, high = CONFIDENCE_LIMITS
+    return min(high, max(low, confidence))

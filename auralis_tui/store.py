@@ -433,6 +433,16 @@ def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
     return distribution, versions
 
 
+def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
+    """Ratings given during an A/B test, per variant."""
+    with connect(home, read_only=True) as con:
+        rows = con.execute(
+            "SELECT variant, list(rating ORDER BY timestamp) FROM ratings WHERE test_id = ? GROUP BY variant",
+            [test_id],
+        ).fetchall()
+    return {variant: ratings for variant, ratings in rows}
+
+
 def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:
     """(parameter, event, count) over the fix events."""
     where, args = _since_clause(since)
