@@ -436,8 +436,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
     fixes = insights.fix_summary(home, since)
     skipped = store.sync_feedback(home)
+    from .learning import degradations
+
+    warnings = degradations(home)
     if args.json:
         data = {"types": [s.as_dict() for s in summaries], "fixes": [f.as_dict() for f in fixes]}
+        data["degradations"] = [vars(d) for d in warnings]
         if args.monthly_summary:
             data["monthly"] = monthly
         data["skipped_lines"] = skipped
@@ -455,6 +459,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print("fixes (accept rate = accepted ÷ decided; undo rate = undone ÷ accepted)")
         rows = [tuple(_cell(v) for v in f.as_dict().values()) for f in fixes]
         _print_table(list(fixes[0].as_dict()), rows)
+    for warning in warnings:
+        print(f"warning: {warning.message()}")
     if skipped:
         print(f"note: {skipped} torn or invalid line(s) in the feedback log were skipped")
     return 0

@@ -175,3 +175,51 @@ def updated_confidence(confidence: float, event: str, rating: int | None = None)
         confidence *= 0.95
     low, high = CONFIDENCE_LIMITS
     return min(high, max(low, confidence))
+
+
+# --- degradation watch -------------------------------------------------------------------------
+
+DEGRADATION_MIN_RATINGS = 10
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """Ratings under the current version are significantly worse than under its parent."""
+
+    kind: str
+    current: str
+    parent: str
+    before: float  # mean rating under the parent
+    after: float
+    p: float  # one-sided Welch p-value (after < before)
+
+    def message(self) -> str:
+        return (
+            f"{self.kind} {self.current} is rated worse than {self.parent}: {self.after:.2f} vs {self.before:.2f} "
+            f"(p = {self.p:.3f}); `auralis profiles rollback {self.kind}` undoes the change"
+        )
+
+
+def degradations(home: Path) -> list[Degradation]:
+    """Profiles whose current version has ≥ 10 ratings significantly worse (one-sided Welch,
+    p < 0.05) than the ratings of the version before it."""
+    from . import abtest, store
+
+    store.sync_feedback(home)
+    found = []
+    for kind in profiles.names(home):
+        current = profiles.load(home, kind)
+        if not current.parent:
+            continue
+        by_version = store.version_ratings(home, kind, (current.parent, current.version))
+        after = abtest.arm_of(by_version.get(current.version, []))
+        before = abtest.arm_of(by_version.get(current.parent, []))
+        if after.n < DEGRADATION_MIN_RATINGS or before.n < 2:
+            continue
+        t, p_two_sided = abtest.welch(before, after)
+        if math.isnan(t) or t >= 0:
+            continue
+        p = p_two_sided / 2
+        if p < abtest.ALPHA:
+            found.append(Degradation(kind, current.version, current.parent, before.mean, after.mean, p))
+    return found

@@ -443,6 +443,17 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     return {variant: ratings for variant, ratings in rows}
 
 
+def version_ratings(home: Path, profile: str, versions: tuple[str, ...]) -> dict[str, list[int]]:
+    """Ratings given under each of ``versions`` of ``profile``."""
+    with connect(home, read_only=True) as con:
+        rows = con.execute(
+            "SELECT profile_version, list(rating) FROM ratings WHERE profile = ? AND profile_version IN "
+            "(SELECT unnest(?)) GROUP BY profile_version",
+            [profile, list(versions)],
+        ).fetchall()
+    return dict(rows)
+
+
 def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:
     """(parameter, event, count) over the fix events."""
     where, args = _since_clause(since)

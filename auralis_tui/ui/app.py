@@ -63,6 +63,7 @@ class AuralisApp(App):
         Binding("slash", "filter", "Filter"),
         Binding("d", "diff", "Diff", show=False),
         Binding("r", "rollback", "Rollback", show=False),
+        Binding("R", "undo_degradation", "Undo worse profile", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -80,6 +81,7 @@ class AuralisApp(App):
         self.pending_comment = ""
         self.audio_message = ""
         self.insights_stale = False
+        self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -133,6 +135,9 @@ class AuralisApp(App):
         monthly = insights.monthly_summary(self.home)
         distribution, versions = store.trend_rows(self.home)
         self.post_message(Loaded("insights", (summaries, monthly, distribution, versions)))
+        from ..learning import degradations
+
+        self.post_message(Loaded("degradations", degradations(self.home)))
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def load_profiles(self) -> None:
@@ -257,6 +262,10 @@ class AuralisApp(App):
             self.notify(f"{data['event']} recorded", timeout=3)
         elif kind == "notice":
             self.notify(data, timeout=5)
+        elif kind == "degradations":
+            self.degraded = data
+            for warning in data:
+                self.notify(f"{warning.message()} — or press R here", severity="warning", timeout=15)
         self.refresh_playing()
 
     def show_rating(self, path: str, given: int) -> None:
@@ -424,10 +433,17 @@ class AuralisApp(App):
         if ref:
             self.rollback_to(ref)
 
+    def action_undo_degradation(self) -> None:
+        """One key back to the version that was rated better."""
+        if self.degraded:
+            warning = self.degraded.pop(0)
+            self.rollback_to(f"{warning.kind}@{warning.parent}")
+
     def action_help(self) -> None:
         self.notify(
             "F1–F6 panels · enter play · space pause · ←/→ seek · n/p next/prev · a A/B · 1–5 rate · "
-            "c comment · u undo · y/x accept/reject fix · / filter · d diff · r rollback · q quit",
+            "c comment · u undo · y/x accept/reject fix · / filter · d diff · r rollback · "
+            "R undo a profile change rated worse · q quit",
             timeout=10,
         )
 
