@@ -92,6 +92,31 @@ def start(
     return test
 
 
+def running_for(home: Path, kind: str) -> Test | None:
+    """The running test of profile ``kind`` (the oldest, if several)."""
+    running = [test for test in all_tests(home) if not test.stopped and test.kind == kind]
+    return min(running, key=lambda test: test.started) if running else None
+
+
+def blind_state(home: Path, state, rng: random.Random | None = None):
+    """``state`` (a rating.TrackState) as the listener should hear it: when a test of its type runs,
+    with the parameters of the version a variant draw chose (personal layer included) and the
+    test recorded, so the rating counts for that variant."""
+    from dataclasses import replace
+
+    from . import personal
+
+    test = running_for(home, state.type)
+    if test is None:
+        return state
+    variant = assign(test, results(home, test), rng)
+    kind, version = profiles.parse_ref(getattr(test, variant))
+    heard = personal.apply_to_profile(personal.current(home), profiles.load(home, kind, version))
+    return replace(
+        state, profile_version=version, parameters=heard.master.as_dict(), test_id=test.name, variant=variant
+    )
+
+
 def assign(test: Test, results: Results, rng: random.Random | None = None) -> str:
     """The variant for the next track: Thompson sampling on Beta(1 + successes, 1 + failures)
     posteriors, or a fixed treatment ratio."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,8 +111,11 @@ class Player:
         device: str | None = None,
         use_personal: bool = True,
         match_loudness: bool = True,
+        state_for: Callable[[Path], TrackState] | None = None,
     ) -> None:
         self.home = home
+        #: What a track is and how to master it; the app passes one that knows about A/B tests.
+        self.state_for = state_for or (lambda path: track_state(home, path, use_personal))
         self.device = resolve_device(device)
         self.use_personal = use_personal
         self.match_loudness = match_loudness
@@ -318,7 +321,7 @@ class Player:
         while True:
             path = self._tracks[index]
             details = audio.info(path)
-            state = track_state(self.home, path, self.use_personal)
+            state = self.state_for(path)
             if not self._ensure_stream(details.rate, generation):
                 return
             with self._lock:

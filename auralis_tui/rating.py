@@ -29,6 +29,8 @@ class TrackState:
     cached: bool
     matched: tuple[str, ...] = ()  # features inside the detected profile's ranges: why this type
     missed: tuple[str, ...] = ()
+    test_id: str | None = None  # a blind A/B test chose this version (see abtest.blind_state)
+    variant: str | None = None
 
 
 def track_state(home: Path, path: str | Path, use_personal: bool = True) -> TrackState:
@@ -81,7 +83,7 @@ def event_line(state: TrackState, event: str = "rating", when: datetime | None =
         philosophy=state.philosophy,
         personal_version=state.personal_version,
         when=when,
-        **fields,
+        **({"test_id": state.test_id, "variant": state.variant} | fields),
     )
 
 

@@ -138,3 +138,44 @@ def test_confidence_updating(confidence, event, rating, expected):
     from auralis_tui.learning import updated_confidence
 
     assert updated_confidence(confidence, event, rating) == pytest.approx(expected)
+
+
+def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
+    import asyncio
+
+    from auralis_tui.demo import build_demo
+    from auralis_tui.ui.app import AuralisApp
+
+    home = tmp_path / "demo"
+    build_demo(home)
+    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1", bandit="thompson")
+    studio = [p for p, kind in _types(home).items() if kind == "studio"]
+
+    async def scenario() -> None:
+        app = AuralisApp(home, audio=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.2)
+            await app.workers.wait_for_complete()
+            table = app.query_one("#tracks")
+            for path in studio:
+                table.move_cursor(row=table.get_row_index(path))
+                await pilot.press("4")
+                await app.workers.wait_for_complete()
+
+    asyncio.run(scenario())
+    lines = [e for e in feedback.read_log(home).events if e.get("test_id") == "studio-bass"]
+    assert len(lines) == len(studio) >= 2
+    for line in lines:
+        version = {"control": "1.0", "treatment": "1.1"}[line["variant"]]
+        assert line["profile"]["version"] == version  # the rating counts for what was heard
+        expected = profiles.load(home, "studio", version).master.bass_db
+        assert line["parameters_applied"]["bass_db"] == pytest.approx(expected)
+
+
+
+def _types(home: Path) -> dict[str, str]:
+    from auralis_tui import store
+
+    with store.connect(home, read_only=True) as con:
+        return dict(con.execute("SELECT path, type FROM tracks").fetchall())

@@ -156,7 +156,7 @@ class AuralisApp(App):
         from ..player import Player
 
         try:
-            player = Player(self.home, load_config(self.home).audio_device or None)
+            player = Player(self.home, load_config(self.home).audio_device or None, state_for=self.state_of)
         except AudioUnavailable as exc:
             self.post_message(Loaded("audio", str(exc)))
             return
@@ -170,16 +170,18 @@ class AuralisApp(App):
         self.mastering = personal.effective_profiles(self.home)
         self.states.clear()
 
-    def state_of(self, path: str):
+    def state_of(self, path: str | Path):
         """What a rating records about ``path``: from the library's fingerprint when it has one."""
-        from .. import rating
+        from .. import abtest, rating
 
+        path = str(path)
         if path not in self.states:
             vector = self.fingerprints.get(path)
             if vector is not None and self.mastering is not None:
-                self.states[path] = rating.state_from(Path(path), vector, *self.mastering)
+                state = rating.state_from(Path(path), vector, *self.mastering)
             else:
-                self.states[path] = rating.track_state(self.home, path)
+                state = rating.track_state(self.home, path)
+            self.states[path] = abtest.blind_state(self.home, state)  # a running test picks the version
         return self.states[path]
 
     @work(thread=True, group="feedback", exit_on_error=False)

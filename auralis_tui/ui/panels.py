@@ -106,12 +106,17 @@ class NowPlayingPanel(VerticalScroll):
             why.update("")
         else:
             p = info.parameters
+            applied = (
+                f"bass {p['bass_db']:+.2f} dB  mid {p['mid_db']:+.2f} dB  treble {p['treble_db']:+.2f} dB  "
+                f"width {p['width']:+.2f}  target {p['target_lufs']:.1f} LUFS"
+            )
+            version = info.profile_version
+            if info.test_id:  # a blind A/B test: nothing on screen may tell the variants apart
+                version, applied = "(blind A/B test)", "parameters hidden until the test stops"
             why.update(
                 f"\ntype [b]{info.type}[/b] ({info.confidence:.2f}) — profile {info.profile_name} "
-                f"{info.profile_version}{' + personal ' + info.personal_version if info.personal_version else ''}\n"
-                f"bass {p['bass_db']:+.2f} dB  mid {p['mid_db']:+.2f} dB  treble {p['treble_db']:+.2f} dB  "
-                f"width {p['width']:+.2f}  target {p['target_lufs']:.1f} LUFS\n"
-                f"why: {', '.join(info.matched) or '-'} in range"
+                f"{version}{' + personal ' + info.personal_version if info.personal_version else ''}\n"
+                f"{applied}\nwhy: {', '.join(info.matched) or '-'} in range"
                 + (f"; {', '.join(info.missed)} outside" if info.missed else "")
             )
         hint = "1–5 rate · c comment · u undo rating · y/x accept/reject fix"
