@@ -35,10 +35,13 @@ def home(demo_home, tmp_path) -> Path:
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+    """Wait until no worker runs and none starts during a short pause (loads chain into others)."""
+    quiet = 0
+    while quiet < 2:
+        busy = any(worker.is_running for worker in pilot.app.workers)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        quiet = 0 if busy else quiet + 1
 
 
 def text(app, selector: str) -> str:
@@ -217,14 +220,14 @@ async def main(home):
     app = AuralisApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
-        for _ in range(100):
+        for _ in range(400):
             if app.player is not None:
                 break
             await pilot.pause(0.05)
         await pilot.press("enter")
-        for _ in range(200):
+        for _ in range(2000):
             status = app.player.status()
-            if status.position > 0:
+            if status.position > 0 or status.message:
                 break
             await pilot.pause(0.01)
         await pilot.press("a")
@@ -246,6 +249,7 @@ def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     first, rest = result.stdout.split("\n", 1)
+    assert "Iron Tide" in first, result.stdout
     assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
     assert "Iron Tide" in rest and "A original" in rest
     assert "type metal" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
