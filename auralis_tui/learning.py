@@ -206,14 +206,13 @@ def degradations(home: Path) -> list[Degradation]:
     from . import abtest, store
 
     store.sync_feedback(home)
+    by_version = store.version_ratings(home)
     found = []
-    for kind in profiles.names(home):
-        current = profiles.load(home, kind)
+    for kind, current in profiles.current_profiles(home).items():
         if not current.parent:
             continue
-        by_version = store.version_ratings(home, kind, (current.parent, current.version))
-        after = abtest.arm_of(by_version.get(current.version, []))
-        before = abtest.arm_of(by_version.get(current.parent, []))
+        after = abtest.arm_of(by_version.get((kind, current.version), []))
+        before = abtest.arm_of(by_version.get((kind, current.parent), []))
         if after.n < DEGRADATION_MIN_RATINGS or before.n < 2:
             continue
         t, p_two_sided = abtest.welch(before, after)

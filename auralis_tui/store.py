@@ -142,8 +142,13 @@ def _open(home: Path, read_only: bool, timeout: float) -> Iterator:
 
 
 def _ensure_schema(con) -> None:
-    con.execute(_SCHEMA)
-    if con.execute("SELECT max(version) FROM schema_info").fetchone()[0] != SCHEMA_VERSION:
+    """Create or upgrade tables and views; a current database costs one small query."""
+    try:
+        current = con.execute("SELECT max(version) FROM schema_info").fetchone()[0]
+    except duckdb.CatalogException:  # a new database file
+        current = None
+    if current != SCHEMA_VERSION:
+        con.execute(_SCHEMA)
         con.execute(_VIEWS)
         con.execute("DELETE FROM schema_info")
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
@@ -443,15 +448,13 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     return {variant: ratings for variant, ratings in rows}
 
 
-def version_ratings(home: Path, profile: str, versions: tuple[str, ...]) -> dict[str, list[int]]:
-    """Ratings given under each of ``versions`` of ``profile``."""
+def version_ratings(home: Path) -> dict[tuple[str, str], list[int]]:
+    """Ratings per (profile, version), in one query."""
     with connect(home, read_only=True) as con:
         rows = con.execute(
-            "SELECT profile_version, list(rating) FROM ratings WHERE profile = ? AND profile_version IN "
-            "(SELECT unnest(?)) GROUP BY profile_version",
-            [profile, list(versions)],
+            "SELECT profile, profile_version, list(rating) FROM ratings GROUP BY profile, profile_version"
         ).fetchall()
-    return dict(rows)
+    return {(profile, version): ratings for profile, version, ratings in rows}
 
 
 def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:
