@@ -10,25 +10,15 @@ Baseline, same run: one bare fsynced append.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from auralis_tui import abtest, feedback, learning, store
 from auralis_tui.demo import build_demo
-
-
-def median_ms(action, runs: int = 20) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+from bench.timing import median_ms
 
 
 def main() -> None:

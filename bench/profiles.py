@@ -7,32 +7,22 @@ Baseline, measured in the same run: parsing one profile TOML file (engine.model.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from auralis_tui import profiles
+from bench.timing import median_ms
 from engine.model import SHIPPED_PROFILES_DIR, load_profile
-
-
-def median_ms(action, runs: int = 30) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="auralis-bench-") as tmp:
         home = Path(tmp)
         profiles.seed(home)
-        parse = median_ms(lambda: load_profile(SHIPPED_PROFILES_DIR / "studio.toml"))
+        parse = median_ms(lambda: load_profile(SHIPPED_PROFILES_DIR / "studio.toml"), runs=30)
         values = iter(range(10**6))
         update = median_ms(lambda: profiles.update(home, "studio", {"bass_db": 1.0 + next(values) % 50 / 100}, "bench"))
         latest = f"studio@{profiles.current_version(home, 'studio')}"
