@@ -95,8 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
         "feed the keyword patterns of `auralis analyze`.",
     )
     rt.add_argument("file", help="audio file")
-    rt.add_argument("--rating", type=int, required=True, choices=range(1, 6), metavar="N", help="1 (worst) to 5")
+    rt.add_argument("--rating", type=int, choices=range(1, 6), metavar="N", help="1 (worst) to 5")
     rt.add_argument("--comment", default="", metavar="TEXT", help="what you heard, in your words")
+    rt.add_argument(
+        "--event",
+        choices=("rating", "accept", "reject", "undo", "modify"),
+        default="rating",
+        help="a fix decision about the applied mastering instead of a rating: accept, reject, modify "
+        "(with --parameter and --delta) or undo; it answers the track's latest rating unless --refers-to "
+        "names one. `--event undo` without --parameter withdraws that rating",
+    )
+    rt.add_argument("--parameter", metavar="NAME", help="the fix concerned, e.g. bass_db (default: the whole profile)")
+    rt.add_argument("--delta", type=float, metavar="X", help="how much the fix changed the parameter")
+    rt.add_argument("--refers-to", metavar="ID", help="id of the rating the fix answers")
     rt.add_argument("--json", action="store_true", help="print the recorded line")
     rt.set_defaults(run=cmd_rate)
 
@@ -120,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="read-only SQL over the library and the feedback",
         description="Run one SELECT over the documented views: tracks, feedback, ratings, ratings_monthly, "
-        "rating_distribution, profile_satisfaction, fix_events, track_ratings. Writes, ATTACH, COPY, "
-        "INSTALL/LOAD and reading other files are refused.",
+        "rating_distribution, profile_satisfaction, fix_events, fix_effectiveness, track_ratings. Writes, "
+        "ATTACH, COPY, INSTALL/LOAD and reading other files are refused.",
     )
     sq.add_argument("query", metavar="SQL")
     sq.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -395,16 +406,28 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_rate(args: argparse.Namespace) -> int:
     from .feedback import log_path
-    from .rating import rate
+    from .learning import after_feedback
+    from .rating import fix, rate
 
     home = _home(args)
-    line, state = rate(home, args.file, args.rating, args.comment)
+    if args.event == "rating":
+        if args.rating is None:
+            raise UserError("give --rating N (1–5), or --event for a fix decision")
+        line, state = rate(home, args.file, args.rating, args.comment)
+    else:
+        if args.rating is not None:
+            raise UserError(f"--rating belongs to a rating, not to --event {args.event}")
+        line, state = fix(home, args.file, args.event, args.parameter, args.delta, args.refers_to)
+    outcome = after_feedback(home)
     if args.json:
         _print_json(line)
         return 0
-    stars = "★" * args.rating + "☆" * (5 - args.rating)
     origin = "cached" if state.cached else "analysed now"
-    print(f"{state.path.name}: {stars}  type {state.type} (confidence {state.confidence:.2f}, {origin})")
+    if args.rating:
+        verdict = "★" * args.rating + "☆" * (5 - args.rating)
+    else:
+        verdict = f"{args.event} {line.get('fix', {}).get('parameter') or 'rating'} (answers {line['refers_to'][:8]})"
+    print(f"{state.path.name}: {verdict}  type {state.type} (confidence {state.confidence:.2f}, {origin})")
     p = state.parameters
     print(
         f"  profile {state.profile_name} {state.profile_version}: bass {p['bass_db']:+.2f} dB, "
@@ -413,6 +436,8 @@ def cmd_rate(args: argparse.Namespace) -> int:
     if line["comment"]:
         print(f"  note: {line['comment']}")
     print(f"  saved to {log_path(home)}")
+    for warning in outcome.degradations:
+        print(f"warning: {warning.message()}")
     return 0
 
 
@@ -434,13 +459,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     since = _since(args.since)
     summaries = insights.type_summaries(home, since, args.kind)
     monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
-    fixes = insights.fix_summary(home, since)
+    fixes = insights.fix_effectiveness(home, since)
     skipped = store.sync_feedback(home)
     from .learning import degradations
 
     warnings = degradations(home)
     if args.json:
-        data = {"types": [s.as_dict() for s in summaries], "fixes": [f.as_dict() for f in fixes]}
+        data = {"types": [s.as_dict() for s in summaries], "fix_effectiveness": fixes}
         data["degradations"] = [vars(d) for d in warnings]
         if args.monthly_summary:
             data["monthly"] = monthly
@@ -456,9 +481,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print("by month")
         _print_table(list(monthly[0]), [tuple(_cell(v) for v in row.values()) for row in monthly])
     if fixes:
-        print("fixes (accept rate = accepted ÷ decided; undo rate = undone ÷ accepted)")
-        rows = [tuple(_cell(v) for v in f.as_dict().values()) for f in fixes]
-        _print_table(list(fixes[0].as_dict()), rows)
+        print("fix effectiveness: accept = accepted ÷ decided, undo = undone ÷ accepted, effective = accepted and")
+        print("kept ÷ decided, improvement = next rating − the rating answered (stars, over n fixes)")
+        rows = [
+            (f["type"], f["parameter"], f["decisions"], *(_cell(f[k]) for k in FIX_RATES), _cell(f["improvement"]),
+             f["improvement_samples"])
+            for f in fixes
+        ]  # fmt: skip
+        _print_table(["type", "parameter", "decided", "accept", "undo", "effective", "improvement", "n"], rows)
     for warning in warnings:
         print(f"warning: {warning.message()}")
     if skipped:
@@ -466,7 +496,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+FIX_RATES = ("accept_rate", "undo_rate", "effectiveness")
+
+
 def _cell(value: object) -> object:
+    if value is None:
+        return "–"
     return f"{value:.2f}" if isinstance(value, float) else value
 
 

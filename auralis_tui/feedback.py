@@ -23,6 +23,7 @@ SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
 EVENTS = ("rating", "accept", "reject", "undo", "modify")
 FIX_EVENTS = EVENTS[1:]
+WHOLE_FIX = "profile"  # ``fix.parameter`` of a decision about the whole applied mastering
 
 #: Every field of a line and its DuckDB type: the log's schema, used by readers in SQL.
 DUCKDB_COLUMNS: dict[str, str] = {

@@ -52,30 +52,6 @@ class TypeSummary:
         }
 
 
-@dataclass
-class FixSummary:
-    """Fix events for one parameter. accept rate = accepts ÷ decisions (accept/reject/modify);
-    undo rate = undos ÷ accepts."""
-
-    parameter: str
-    accept: int = 0
-    reject: int = 0
-    modify: int = 0
-    undo: int = 0
-
-    def as_dict(self) -> dict:
-        decisions = self.accept + self.reject + self.modify
-        return {
-            "parameter": self.parameter,
-            "accept": self.accept,
-            "reject": self.reject,
-            "modify": self.modify,
-            "undo": self.undo,
-            "accept_rate": round(self.accept / decisions, 3) if decisions else None,
-            "undo_rate": round(self.undo / self.accept, 3) if self.accept else None,
-        }
-
-
 def type_summaries(home: Path, since: datetime | None = None, kind: str | None = None) -> list[TypeSummary]:
     """One summary per detected type with ratings (just ``kind`` when given)."""
     store.sync_feedback(home)
@@ -120,11 +96,8 @@ def monthly_summary(home: Path, since: datetime | None = None, kind: str | None 
     return store.monthly_ratings(home, since, kind)
 
 
-def fix_summary(home: Path, since: datetime | None = None) -> list[FixSummary]:
-    """Accept / reject / modify / undo counts per parameter, from the fix events."""
+def fix_effectiveness(home: Path, since: datetime | None = None) -> list[dict]:
+    """Per type and fix parameter (and 'all' of each): decisions, accept / undo rates,
+    effectiveness and the rating improvement after accepted fixes (the ``fix_effectiveness`` view)."""
     store.sync_feedback(home)
-    summaries: dict[str, FixSummary] = {}
-    for parameter, event, count in store.fix_counts(home, since):
-        summary = summaries.setdefault(parameter, FixSummary(parameter))
-        setattr(summary, event, count)
-    return [summaries[name] for name in sorted(summaries)]
+    return store.fix_effectiveness(home, since)

@@ -222,3 +222,25 @@ def degradations(home: Path) -> list[Degradation]:
         if p < abtest.ALPHA:
             found.append(Degradation(kind, current.version, current.parent, before.mean, after.mean, p))
     return found
+
+
+# --- after each feedback event -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one new feedback event may have changed."""
+
+    tests: list[tuple[object, object]]  # (abtest.Test, abtest.Results) of every running test
+    degradations: list[Degradation]
+
+
+def after_feedback(home: Path) -> Outcome:
+    """Ingest the new feedback lines, then recompute the running A/B tests and the degradation
+    watch — all on one DuckDB connection."""
+    from . import abtest, store
+
+    with store.session(home):
+        store.sync_feedback(home)
+        running = [test for test in abtest.all_tests(home) if not test.stopped]
+        return Outcome([(test, abtest.results(home, test)) for test in running], degradations(home))

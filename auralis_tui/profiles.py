@@ -8,6 +8,7 @@ old one. When the folder is a git work tree, each new version is also committed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,16 @@ def current_version(home: Path, name: str) -> str:
 def load(home: Path, name: str, version: str | None = None) -> Profile:
     """One version (the current one by default)."""
     store = _store(home, name)
-    return load_profile(store.path(version or store.current()))
+    path = store.path(version or store.current())
+    status = path.stat()
+    return _parsed(str(path), status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> Profile:
+    """A version file parses once per content (the learning loop reads every current profile
+    after each rating); a file changed by hand has a new mtime or size and is read again."""
+    return load_profile(path)
 
 
 def current_profiles(home: Path, warn=None) -> dict[str, Profile]:

@@ -100,3 +100,28 @@ def rate(home: Path, path: str | Path, rating: int, comment: str = "") -> tuple[
         raise feedback.FeedbackError(f"rating must be a whole number from 1 to 5, not {rating}")
     state = track_state(home, path)
     return record(home, state, rating=rating, comment=comment.strip()), state
+
+
+def fix(
+    home: Path,
+    path: str | Path,
+    event: str,
+    parameter: str | None = None,
+    delta: float | None = None,
+    refers_to: str | None = None,
+) -> tuple[dict, TrackState]:
+    """Record a fix decision about the mastering applied to ``path``, answering ``refers_to``
+    (default: the track's latest rating). ``undo`` without a parameter withdraws that rating."""
+    if event not in feedback.FIX_EVENTS:
+        raise feedback.FeedbackError(f"a fix event is one of {', '.join(feedback.FIX_EVENTS)}, not {event!r}")
+    if event == "modify" and (parameter is None or delta is None):
+        raise feedback.FeedbackError("a modify event needs the parameter and the delta it changed")
+    state = track_state(home, path)
+    store.sync_feedback(home)
+    refers_to = refers_to or store.latest_rating_id(home, str(state.path))
+    if refers_to is None:
+        raise feedback.FeedbackError(f"{state.path.name} has no rating to answer yet: rate it first")
+    if parameter is None and event != "undo":
+        parameter = feedback.WHOLE_FIX
+    change = {"parameter": parameter, "delta": delta} if parameter else None
+    return record(home, state, event, fix=change, refers_to=refers_to), state

@@ -66,12 +66,14 @@ CREATE TABLE IF NOT EXISTS feedback_ingest (log_inode BIGINT, log_offset BIGINT,
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
 CREATE OR REPLACE VIEW feedback AS SELECT * FROM feedback_events;
-CREATE OR REPLACE VIEW ratings AS SELECT * FROM feedback_events WHERE event = 'rating';
+-- an undo without a fix parameter withdraws the rating it refers to ("undo last rating")
+CREATE OR REPLACE VIEW ratings AS SELECT * FROM feedback_events WHERE event = 'rating' AND id NOT IN (
+    SELECT refers_to FROM feedback_events WHERE event = 'undo' AND fix_parameter IS NULL AND refers_to IS NOT NULL);
 CREATE OR REPLACE VIEW ratings_monthly AS
     SELECT strftime(timestamp, '%Y-%m') AS month, coalesce(type, 'unknown') AS type, count(*) AS ratings,
            round(avg(rating), 3) AS average_rating, round(avg(confidence), 3) AS average_confidence
@@ -83,7 +85,32 @@ CREATE OR REPLACE VIEW profile_satisfaction AS
            min(timestamp) AS first_rated, max(timestamp) AS last_rated
     FROM ratings GROUP BY ALL ORDER BY profile, first_rated;
 CREATE OR REPLACE VIEW fix_events AS
-    SELECT * FROM feedback_events WHERE event IN ('accept', 'reject', 'undo', 'modify');
+    SELECT * FROM feedback_events WHERE event IN ('accept', 'reject', 'modify')
+        OR event = 'undo' AND fix_parameter IS NOT NULL;
+-- Per type and parameter, with 'all' rows per parameter and per type. effectiveness = fixes accepted
+-- and not undone ÷ decisions; improvement = the track's next rating after an accepted or modified
+-- fix minus the rating the fix answered.
+CREATE OR REPLACE MACRO fix_effectiveness_since(start) AS TABLE
+    WITH fixes AS (
+        SELECT coalesce(f.type, 'unknown') AS type, f.fix_parameter AS parameter, f.event,
+               CASE WHEN f.event IN ('accept', 'modify') THEN next.rating - answered.rating END AS gain
+        FROM (SELECT * FROM fix_events WHERE timestamp >= start) f
+        LEFT JOIN ratings answered ON answered.id = f.refers_to
+        ASOF LEFT JOIN ratings next ON next.track_path = f.track_path AND next.timestamp > f.timestamp
+    ), counted AS (
+        SELECT coalesce(type, 'all') AS type, coalesce(parameter, 'all') AS parameter,
+               count(*) FILTER (event = 'accept') AS accepts, count(*) FILTER (event = 'reject') AS rejects,
+               count(*) FILTER (event = 'modify') AS modifies, count(*) FILTER (event = 'undo') AS undos,
+               avg(gain) AS improvement, count(gain) AS improvement_samples
+        FROM fixes GROUP BY GROUPING SETS ((type, parameter), (parameter), (type))
+    )
+    SELECT type, parameter, accepts, rejects, modifies, undos, accepts + rejects + modifies AS decisions,
+           round(accepts / nullif(accepts + rejects + modifies, 0), 3) AS accept_rate,
+           round(undos / nullif(accepts, 0), 3) AS undo_rate,
+           round(greatest(accepts - undos, 0) / nullif(accepts + rejects + modifies, 0), 3) AS effectiveness,
+           round(improvement, 3) AS improvement, improvement_samples
+    FROM counted ORDER BY type = 'all' DESC, type, parameter = 'all' DESC, parameter;
+CREATE OR REPLACE VIEW fix_effectiveness AS SELECT * FROM fix_effectiveness_since(TIMESTAMP '0001-01-01');
 CREATE OR REPLACE VIEW track_ratings AS
     SELECT track_path AS path, count(*) AS ratings, round(avg(rating), 3) AS average_rating,
            arg_max(rating, timestamp) AS last_rating, max(timestamp) AS last_rated
@@ -104,13 +131,39 @@ class StoreBusy(StoreError):
 _IN_PROCESS = threading.RLock()
 
 
+_SESSION = threading.local()  # the connection of a ``session`` open in this thread, by home
+
+
 @contextmanager
 def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_SECONDS) -> Iterator:
     """Open ``library.duckdb`` (schema ensured), retrying while another process holds it.
 
-    Within a process, connections are serialised (see ``_IN_PROCESS``)."""
+    Within a process, connections are serialised (see ``_IN_PROCESS``); inside a ``session`` the
+    session's connection is reused."""
+    shared = getattr(_SESSION, "connections", {}).get(home)
+    if shared is not None:
+        yield shared
+        return
     with _IN_PROCESS, _open(home, read_only, timeout) as con:
         yield con
+
+
+@contextmanager
+def session(home: Path) -> Iterator[None]:
+    """One read-write connection for every store call in this thread until the block ends.
+
+    Opening the file costs more than a small query (~15 ms), so a burst of calls — processing one
+    feedback event — shares one connection; other processes wait for the block to end."""
+    connections = _SESSION.__dict__.setdefault("connections", {})
+    if home in connections:
+        yield
+        return
+    with connect(home) as con:
+        connections[home] = con
+        try:
+            yield
+        finally:
+            del connections[home]
 
 
 @contextmanager
@@ -317,13 +370,11 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
             con.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
             con.execute("SET preserve_insertion_order = false")
             con.execute("BEGIN")
-            before = con.execute("SELECT count(*) FROM feedback_events").fetchone()[0]
-            con.execute(
+            (added,) = con.execute(
                 f"INSERT INTO feedback_events SELECT {_INGEST_COLUMNS} FROM read_json(?, format = "
                 f"'newline_delimited', columns = ?, ignore_errors = true) WHERE {feedback.VALID_SQL}",
                 [str(source), feedback.DUCKDB_COLUMNS],
-            )
-            added = con.execute("SELECT count(*) FROM feedback_events").fetchone()[0] - before
+            ).fetchone()
             _index_mentions(con)
             con.execute("COMMIT")
         except duckdb.Error:
@@ -448,6 +499,13 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     return {variant: ratings for variant, ratings in rows}
 
 
+def latest_rating_id(home: Path, path: str) -> str | None:
+    """The id of the newest (not withdrawn) rating of the track at ``path``."""
+    with connect(home, read_only=True) as con:
+        row = con.execute("SELECT max_by(id, timestamp) FROM ratings WHERE track_path = ?", [path]).fetchone()
+    return row[0]
+
+
 def version_ratings(home: Path) -> dict[tuple[str, str], list[int]]:
     """Ratings per (profile, version), in one query."""
     with connect(home, read_only=True) as con:
@@ -457,15 +515,12 @@ def version_ratings(home: Path) -> dict[tuple[str, str], list[int]]:
     return {(profile, version): ratings for profile, version, ratings in rows}
 
 
-def fix_counts(home: Path, since: datetime | None = None) -> list[tuple[str, str, int]]:
-    """(parameter, event, count) over the fix events."""
-    where, args = _since_clause(since)
+def fix_effectiveness(home: Path, since: datetime | None = None) -> list[dict]:
+    """Rows of the ``fix_effectiveness`` view, over the fix events since ``since``."""
     with connect(home, read_only=True) as con:
-        return con.execute(
-            f"SELECT coalesce(fix_parameter, 'unspecified'), event, count(*) FROM fix_events WHERE true {where} "
-            "GROUP BY ALL ORDER BY 1, 2",
-            args,
-        ).fetchall()
+        cursor = con.execute("SELECT * FROM fix_effectiveness_since(?)", [since or datetime(1, 1, 1)])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # --- read-only SQL for users ------------------------------------------------------------------
@@ -487,7 +542,8 @@ def run_user_query(home: Path, sql: str) -> QueryResult:
     Writes are impossible on a read-only connection; reading or writing other files, ATTACH,
     INSTALL and LOAD are disabled by turning off external access and locking the settings.
     """
-    with connect(home, read_only=True) as con:
+    # its own connection, never a session's: the settings below stay locked on it
+    with _IN_PROCESS, _open(home, read_only=True, timeout=BUSY_TIMEOUT_SECONDS) as con:
         try:
             statements = con.extract_statements(sql)
         except duckdb.Error as exc:

@@ -188,11 +188,11 @@ def test_type_summaries_monthly_and_fix_rates(tmp_path):
     ]
     since_feb = insights.type_summaries(tmp_path, since=feb.replace(tzinfo=None))
     assert {s.type: s.samples for s in since_feb} == {"metal": 1, "studio": 3}
-    (fix,) = insights.fix_summary(tmp_path)
-    assert fix.as_dict() == {
-        "parameter": "bass_db", "accept": 3, "reject": 1, "modify": 0, "undo": 1,
-        "accept_rate": 0.75, "undo_rate": 0.333,
-    }  # fmt: skip
+    fixes = {(f["type"], f["parameter"]): f for f in insights.fix_effectiveness(tmp_path)}
+    assert set(fixes) == {("all", "bass_db"), ("studio", "all"), ("studio", "bass_db")}
+    bass = fixes["studio", "bass_db"]
+    assert (bass["accepts"], bass["rejects"], bass["modifies"], bass["undos"]) == (3, 1, 0, 1)
+    assert (bass["accept_rate"], bass["undo_rate"], bass["effectiveness"]) == (0.75, 0.333, 0.5)
 
 
 def test_parse_since():

@@ -1,4 +1,4 @@
-"""The learning loop: degradation watch after a profile change."""
+"""The learning loop: degradation watch, fix effectiveness, fix events, processing after each event."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from scipy import stats
 
-from auralis_tui import feedback, learning, profiles
+from auralis_tui import feedback, insights, learning, profiles, store
+
+from conftest import sine, stereo
 
 
 def ratings_under(home: Path, version: str, ratings: list[int]) -> None:
@@ -74,3 +78,90 @@ def test_one_key_rollback_in_the_app(changed):
     asyncio.run(scenario())
     assert profiles.current_version(changed, "studio") == "1.2"
     assert profiles.load(changed, "studio").master == profiles.load(changed, "studio", "1.0").master
+
+
+# --- fix effectiveness and fix events -----------------------------------------------------------
+
+
+def line(event: str = "rating", track: str = "/m/a.flac", minute: int = 0, kind: str = "studio", **fields) -> dict:
+    return feedback.make_event(
+        event, track_path=track, detected_type=kind, confidence=0.8, profile={"name": kind, "version": "1.0"},
+        parameters_applied={}, when=datetime(2026, 5, 1, 12, minute, tzinfo=UTC), **fields,
+    )  # fmt: skip
+
+
+def bass(event: str, answered: dict, minute: int, **fields) -> dict:
+    fix = {"parameter": "bass_db", "delta": 0.5}
+    return line(event, answered["track_path"], minute, fix=fix, refers_to=answered["id"], **fields)
+
+
+def test_fix_effectiveness_counts_rates_and_the_next_rating(tmp_path):
+    a2, b3 = line(rating=2), line(track="/m/b.flac", rating=3, minute=1)
+    lines = [a2, b3, bass("accept", a2, 2), bass("accept", b3, 3)]
+    lines += [line(rating=4, minute=10), line(track="/m/b.flac", rating=3, minute=11), line(rating=1, minute=20)]
+    c5 = line(track="/m/c.flac", rating=5, minute=4)
+    lines += [c5, bass("reject", c5, 5), bass("undo", b3, 6), line("accept", "/m/c.flac", 7, kind="metal")]
+    feedback.append(tmp_path, lines)
+    rows = {(r["type"], r["parameter"]): r for r in insights.fix_effectiveness(tmp_path)}
+    studio = rows["studio", "bass_db"]
+    assert (studio["accepts"], studio["rejects"], studio["undos"], studio["decisions"]) == (2, 1, 1, 3)
+    assert (studio["accept_rate"], studio["undo_rate"]) == (0.667, 0.5)
+    assert studio["effectiveness"] == pytest.approx(1 / 3, abs=1e-3)  # two accepted, one of them undone
+    # a: 2 → 4 (the *next* rating after the fix, not the later 1); b: 3 → 3
+    assert (studio["improvement"], studio["improvement_samples"]) == (1.0, 2)
+    assert rows["metal", "all"]["accepts"] == 1 and rows["metal", "all"]["improvement_samples"] == 0
+    assert rows["all", "bass_db"]["decisions"] == 3
+    since = insights.fix_effectiveness(tmp_path, since=datetime(2026, 5, 1, 12, 5))
+    assert {(r["type"], r["parameter"], r["decisions"]) for r in since} >= {("studio", "bass_db", 1)}
+
+
+def test_an_undo_without_a_parameter_withdraws_the_rating(tmp_path):
+    kept, withdrawn = line(rating=5), line(rating=1, minute=1)
+    feedback.append(tmp_path, [kept, withdrawn, line("undo", minute=2, refers_to=withdrawn["id"])])
+    store.sync_feedback(tmp_path)
+    assert store.run_user_query(tmp_path, "SELECT id FROM ratings").rows == [(kept["id"],)]
+    assert store.run_user_query(tmp_path, "SELECT count(*) FROM fix_events").rows == [(0,)]
+    assert store.latest_rating_id(tmp_path, "/m/a.flac") == kept["id"]
+
+
+def auralis(home: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "auralis_tui", "--home", str(home), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_rate_events_from_the_command_line(tmp_path):
+    song = tmp_path / "song.wav"
+    sf.write(song, stereo(sine(220, 2.0, 44100)), 44100)
+    home = tmp_path / "home"
+    refused = auralis(home, "rate", str(song), "--event", "accept")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "rate it first" in refused.stderr
+    rated = json.loads(auralis(home, "rate", str(song), "--rating", "2", "--json").stdout)
+    accepted = json.loads(auralis(home, "rate", str(song), "--event", "accept", "--json").stdout)
+    assert accepted["refers_to"] == rated["id"] and accepted["fix"] == {"parameter": "profile", "delta": None}
+    modify = auralis(home, "rate", str(song), "--event", "modify", "--parameter", "bass_db")
+    assert modify.returncode == 1 and "needs the parameter and the delta" in modify.stderr
+    modified = auralis(home, "rate", str(song), "--event", "modify", "--parameter", "bass_db", "--delta", "0.5")
+    assert modified.returncode == 0 and "modify bass_db" in modified.stdout
+    both = auralis(home, "rate", str(song), "--event", "undo", "--rating", "3")
+    assert both.returncode == 1 and "--rating belongs to a rating" in both.stderr
+    withdrawn = json.loads(auralis(home, "rate", str(song), "--event", "undo", "--json").stdout)
+    assert "fix" not in withdrawn and withdrawn["refers_to"] == rated["id"]
+    events = [e["event"] for e in feedback.read_log(home).events]
+    assert events == ["rating", "accept", "modify", "undo"]
+    table = auralis(home, "analyze").stdout
+    assert "fix effectiveness" in table and "profile" in table and "bass_db" in table
+
+
+def test_after_feedback_recomputes_tests_and_the_watch_on_one_connection(changed, monkeypatch):
+    from auralis_tui import abtest
+
+    abtest.start(changed, "bass", "studio@1.0", "studio@1.1", min_samples=2)
+    ratings_under(changed, "1.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
+    opened = []
+    real_open = store._open
+    monkeypatch.setattr(store, "_open", lambda *a: opened.append(a) or real_open(*a))
+    outcome = learning.after_feedback(changed)
+    assert len(opened) == 1
+    ((test, results),) = outcome.tests
+    assert test.name == "bass" and results.arms["control"].n == 0  # ratings outside the test do not count
+    assert [(d.kind, d.current) for d in outcome.degradations] == [("studio", "1.1")]

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
-from .. import store
+from .. import feedback, store
 from ..errors import AudioUnavailable
 from .panels import LibraryPanel, NowPlayingPanel, PatternsPanel, ProfilesPanel, SqlPanel, TrendsPanel, stars
 
@@ -57,9 +57,10 @@ class AuralisApp(App):
         Binding("a", "ab", "A/B"),
         *[Binding(str(n), f"rate({n})", f"{n}★", show=n == 1) for n in range(1, 6)],
         Binding("c", "comment", "Comment"),
-        Binding("u", "undo", "Undo", show=False),
+        Binding("u", "undo", "Undo rating", show=False),
         Binding("y", "fix('accept')", "Accept fix", show=False),
         Binding("x", "fix('reject')", "Reject fix", show=False),
+        Binding("z", "fix('undo')", "Undo fix", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("d", "diff", "Diff", show=False),
         Binding("r", "rollback", "Rollback", show=False),
@@ -190,6 +191,10 @@ class AuralisApp(App):
 
         line = rating.record(self.home, self.state_of(path), event, **fields)
         self.post_message(Loaded("rated" if event == "rating" else "event", line))
+        from ..learning import after_feedback
+
+        outcome = after_feedback(self.home)  # the event may reveal a profile rated worse than before
+        self.post_message(Loaded("degradations", outcome.degradations))
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
     def apply_patterns(self, kind: str) -> None:
@@ -265,8 +270,9 @@ class AuralisApp(App):
         elif kind == "notice":
             self.notify(data, timeout=5)
         elif kind == "degradations":
+            new = [warning for warning in data if warning not in self.degraded]
             self.degraded = data
-            for warning in data:
+            for warning in new:
                 self.notify(f"{warning.message()} — or press R here", severity="warning", timeout=15)
         self.refresh_playing()
 
@@ -391,14 +397,17 @@ class AuralisApp(App):
             self.close_input(self.focused)
 
     def action_undo(self) -> None:
+        """Withdraw the last rating (an undo without a fix parameter)."""
         if self.last_rated:
             self.write_event(self.last_rated["track_path"], "undo", {"refers_to": self.last_rated["id"]})
             self.last_rated = None
 
     def action_fix(self, event: str) -> None:
+        """Accept, reject or undo the mastering applied to the last rated track."""
         if self.last_rated:
             path = self.last_rated["track_path"]
-            self.write_event(path, event, {"refers_to": self.last_rated["id"], "fix": {"parameter": "profile"}})
+            fields = {"refers_to": self.last_rated["id"], "fix": {"parameter": feedback.WHOLE_FIX}}
+            self.write_event(path, event, fields)
 
     def action_filter(self) -> None:
         self.action_panel("library")
