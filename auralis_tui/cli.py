@@ -183,14 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr = commands.add_parser(
         "profiles",
         parents=[common],
-        help="list, show, diff, history, rollback and learn profile versions",
+        help="list, show, diff, history, rollback, learn and refine profile versions",
         description="profiles list | show NAME[@VER] | diff NAME@A NAME@B | history NAME | rollback NAME "
-        "[--to VER] | learn NAME DIR. `learn` fingerprints the reference tracks in DIR, folds them into "
-        "NAME's detection statistics (exact combined mean/variance) and writes a new version.",
+        "[--to VER] | learn NAME DIR | refine NAME [--accept]. `learn` fingerprints the reference tracks in DIR, "
+        "folds them into NAME's detection statistics (exact combined mean/variance) and writes a new version. "
+        "`refine` proposes rescaled detection ranges from the fix effectiveness of NAME (below 0.4: 20 %% "
+        "wider; above 0.8: 10 %% narrower; at least 10 fix decisions) and writes them with --accept.",
     )
-    pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback", "learn"))
+    pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback", "learn", "refine"))
     pr.add_argument("refs", nargs="*", metavar="NAME[@VER]")
     pr.add_argument("--to", metavar="VER", help="rollback target (default: the current version's parent)")
+    pr.add_argument("--accept", action="store_true", help="refine: write the proposal as the new current version")
     pr.add_argument("--json", action="store_true", help="machine-readable output")
     pr.set_defaults(run=cmd_profiles)
 
@@ -657,7 +660,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     from . import profiles
 
     home = _home(args)
-    wanted = {"list": 0, "show": 1, "diff": 2, "history": 1, "rollback": 1, "learn": 2}[args.action]
+    wanted = {"list": 0, "show": 1, "diff": 2, "history": 1, "rollback": 1, "learn": 2, "refine": 1}[args.action]
     if len(args.refs) != wanted:
         raise UserError(f"profiles {args.action} takes {wanted} argument(s): see `auralis profiles --help`")
     if args.action == "list":
@@ -702,11 +705,32 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             print(f"{mark} {p.version:6s} {p.created:22s} parent {p.parent or '-':6s} {p.reason}")
     elif args.action == "learn":
         return _learn(home, *args.refs)
+    elif args.action == "refine":
+        return _refine(home, args.refs[0], args.accept, args.json)
     else:
         result = profiles.rollback(home, args.refs[0], args.to)
         print(f"{result.name}: new version {result.version} ({result.reason}), was {result.parent}; now current")
         for change in result.changes:
             print(f"  {change.key:24s} {change.old:+.3f} → {change.new:+.3f}")
+    return 0
+
+
+def _refine(home, kind: str, accept: bool, as_json: bool) -> int:
+    from .learning import refine
+
+    proposal = refine(home, kind, accept)
+    result = proposal.version
+    changes = [{"key": c.key, "old": c.old, "new": c.new} for c in result.changes]
+    if as_json:
+        _print_json({"type": kind, "effectiveness": proposal.effectiveness, "decisions": proposal.decisions,
+                     "factor": proposal.factor, "version": result.version, "accepted": accept, "changes": changes})
+        return 0  # fmt: skip
+    state = "is now current" if accept else "proposed, not written"
+    print(f"{kind} {result.parent} → {result.version} ({state}): {result.reason}")
+    for c in result.changes:
+        print(f"  {c.key:36s} {c.old:12g} → {c.new:12g}")
+    if not accept:
+        print(f"  validation passed; `auralis profiles refine {kind} --accept` writes it, anything else drops it")
     return 0
 
 

@@ -13,7 +13,7 @@ import tomlkit
 from engine import audio
 from engine.detect import detect
 from engine.errors import AudioError, ProfileError
-from engine.fingerprint import FEATURE_NAMES, Fingerprint, fingerprint
+from engine.fingerprint import FEATURE_LIMITS, FEATURE_NAMES, Fingerprint, fingerprint
 
 from . import insights, personal, profiles
 from .library import walk_audio_files
@@ -59,6 +59,62 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
         return Applied("personal layer", "(dry run)", changes, reason)
     saved = personal.save(home, {"adjust": {kind: new}}, reason, set(profiles.names(home)))
     return Applied("personal layer", saved.version, changes, reason)
+
+
+# --- profile refinement from fix effectiveness ------------------------------------------------
+
+REFINE_MIN_DECISIONS = 10  # fix decisions on a type before its effectiveness means anything
+LOW_EFFECTIVENESS, HIGH_EFFECTIVENESS = 0.4, 0.8
+WIDEN, NARROW = 1.2, 0.9  # factors on a detection range's width, about its centre
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """A proposed (or, once accepted, written) version with rescaled detection ranges."""
+
+    kind: str
+    effectiveness: float
+    decisions: int
+    factor: float
+    version: profiles.NewVersion  # ``path`` is None while it is only proposed
+
+
+def refine(home: Path, kind: str, accept: bool = False) -> Refinement:
+    """Rescale ``kind``'s detection ranges by its fix effectiveness (accepted and kept ÷ decided,
+    over ≥ 10 decisions): below 0.4 every range widens by 20 %, above 0.8 it narrows by 10 %.
+
+    A range never leaves the values its feature can take. Proposed as a validated dry run;
+    ``accept`` writes it as the new current version."""
+    from . import insights
+
+    row = next((r for r in insights.fix_effectiveness(home) if (r["type"], r["parameter"]) == (kind, "all")), None)
+    decisions = row["decisions"] if row else 0
+    if decisions < REFINE_MIN_DECISIONS or row["effectiveness"] is None:
+        raise ProfileError(
+            f"{kind} has {decisions} fix decision(s); refinement needs {REFINE_MIN_DECISIONS} "
+            "(accept / reject / modify with the app's y/x keys or `auralis rate --event`)"
+        )
+    effectiveness = row["effectiveness"]
+    if effectiveness < LOW_EFFECTIVENESS:
+        factor, verb = WIDEN, "widened by 20 %"
+    elif effectiveness > HIGH_EFFECTIVENESS:
+        factor, verb = NARROW, "narrowed by 10 %"
+    else:
+        raise ProfileError(
+            f"{kind} fix effectiveness {effectiveness:.2f} is within [{LOW_EFFECTIVENESS}, {HIGH_EFFECTIVENESS}]: "
+            "its detection ranges stay as they are"
+        )
+
+    def rescale(document) -> None:
+        for name, feature in document.get("detect", {}).get("features", {}).items():
+            low, high = (float(v) for v in feature["range"])
+            centre, half = (low + high) / 2, (high - low) / 2 * factor
+            floor, ceiling = FEATURE_LIMITS.get(name, (-math.inf, math.inf))
+            feature["range"] = [round(max(floor, centre - half), 6), round(min(ceiling, centre + half), 6)]
+
+    reason = f"refine: fix effectiveness {effectiveness:.2f} over {decisions} decisions, detection ranges {verb}"
+    version = profiles.edit(home, kind, rescale, reason, dry_run=not accept)
+    return Refinement(kind, effectiveness, decisions, factor, version)
 
 
 # --- reference learning ------------------------------------------------------------------------

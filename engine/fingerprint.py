@@ -9,6 +9,7 @@ rectangular segments of each channel (see :class:`SegmentSpectra`); temporal fea
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
 
@@ -77,6 +78,22 @@ class Fingerprint:
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Fingerprint))
+
+#: The values a feature can take at all (from the definitions above); the rest are unbounded.
+_UNIT = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air", "rhythm_stability", "silence_ratio",
+         "spectral_flatness", "harmonic_ratio", "pitch_stability", "chroma_energy", "peak_consistency", "stereo_width")
+FEATURE_LIMITS: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(_UNIT, (0.0, 1.0)),
+    "phase_correlation": (-1.0, 1.0),
+    "bass_mid_ratio_db": (-60.0, 60.0),
+    "crest_db": (0.0, math.inf),
+    "tempo_bpm": (0.0, 220.0),
+    "transient_density": (0.0, math.inf),
+    "spectral_centroid_hz": (0.0, math.inf),
+    "spectral_rolloff_hz": (0.0, math.inf),
+    "dynamic_range_variation_db": (0.0, math.inf),
+    "loudness_variation_lu": (0.0, math.inf),
+}  # fmt: skip
 
 
 def _db(ratio: float, floor: float = -200.0) -> float:

@@ -165,3 +165,45 @@ def test_after_feedback_recomputes_tests_and_the_watch_on_one_connection(changed
     ((test, results),) = outcome.tests
     assert test.name == "bass" and results.arms["control"].n == 0  # ratings outside the test do not count
     assert [(d.kind, d.current) for d in outcome.degradations] == [("studio", "1.1")]
+
+
+def decisions(home: Path, accepted: int, rejected: int) -> None:
+    rated = line(rating=3)
+    fixes = [bass("accept", rated, 1) for _ in range(accepted)] + [bass("reject", rated, 2) for _ in range(rejected)]
+    feedback.append(home, [rated, *fixes])
+
+
+def test_low_effectiveness_proposes_ranges_20_percent_wider(tmp_path):
+    decisions(tmp_path, accepted=2, rejected=8)  # effectiveness 0.2
+    before = profiles.load(tmp_path, "studio")
+    proposal = learning.refine(tmp_path, "studio")
+    assert proposal.version.path is None and profiles.current_version(tmp_path, "studio") == before.version
+    changed = {c.key: c.new for c in proposal.version.changes}
+    for rule in before.rules:
+        low = changed.get(f"detect.{rule.feature}.low", rule.low)
+        high = changed.get(f"detect.{rule.feature}.high", rule.high)
+        assert high - low > rule.high - rule.low
+        if rule.low > 0:  # a range at a feature's floor (a share at 0) stays there
+            assert high - low == pytest.approx(1.2 * (rule.high - rule.low), rel=1e-4)
+            assert (low + high) / 2 == pytest.approx((rule.low + rule.high) / 2, abs=1e-6)
+    result = auralis(tmp_path, "profiles", "refine", "studio", "--accept")
+    assert result.returncode == 0, result.stderr
+    after = profiles.load(tmp_path, "studio")
+    assert after.version != before.version and "widened by 20 %" in after.reason
+    assert profiles.diff_profiles(before, after) == proposal.version.changes
+
+
+def test_high_effectiveness_narrows_by_10_percent_and_the_middle_changes_nothing(tmp_path):
+    decisions(tmp_path, accepted=10, rejected=0)
+    before = {rule.feature: rule for rule in profiles.load(tmp_path, "studio").rules}
+    changed = {c.key: c.new for c in learning.refine(tmp_path, "studio").version.changes}
+    crest = before["crest_db"]
+    assert changed["detect.crest_db.high"] - changed["detect.crest_db.low"] == pytest.approx(
+        0.9 * (crest.high - crest.low)
+    )
+    middle = tmp_path / "middle"
+    decisions(middle, accepted=6, rejected=4)
+    with pytest.raises(learning.ProfileError, match="stay as they are"):
+        learning.refine(middle, "studio")
+    few = auralis(tmp_path / "few", "profiles", "refine", "studio")
+    assert few.returncode == 1 and "needs 10" in few.stderr and few.stderr.count("\n") == 1
