@@ -23,6 +23,7 @@ VARIANTS = ("control", "treatment")
 SUCCESS_RATING = 4  # Thompson sampling counts a rating of 4 or 5 as a success
 ALPHA = 0.05
 MIN_EFFECT = 0.2  # Cohen's d worth adopting
+EXPLORATION_FLOOR = 0.2  # Thompson: share kept by an arm short of min_samples (see assign)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -119,9 +120,16 @@ def blind_state(home: Path, state, rng: random.Random | None = None):
 
 def assign(test: Test, results: Results, rng: random.Random | None = None) -> str:
     """The variant for the next track: Thompson sampling on Beta(1 + successes, 1 + failures)
-    posteriors, or a fixed treatment ratio."""
+    posteriors, or a fixed treatment ratio.
+
+    Thompson sampling soon stops feeding a clearly worse arm, which would then never reach the
+    ``min_samples`` the significance test needs: until it does, a short arm gets each track with
+    probability 0.2 (``EXPLORATION_FLOOR``) before the posteriors draw."""
     rng = rng or random.Random()
     if test.bandit == "thompson":
+        short = [variant for variant, arm in results.arms.items() if arm.n < test.min_samples]
+        if short and rng.random() < EXPLORATION_FLOOR * len(short):
+            return rng.choice(short)
         draws = {
             variant: rng.betavariate(1 + arm.successes, 1 + arm.n - arm.successes)
             for variant, arm in results.arms.items()

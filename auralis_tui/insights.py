@@ -52,10 +52,13 @@ class TypeSummary:
         }
 
 
-def type_summaries(home: Path, since: datetime | None = None, kind: str | None = None) -> list[TypeSummary]:
-    """One summary per detected type with ratings (just ``kind`` when given)."""
+def type_summaries(
+    home: Path, since: datetime | None = None, kind: str | None = None, heard_under: tuple | None = None
+) -> list[TypeSummary]:
+    """One summary per detected type with ratings (just ``kind`` when given; only the ratings given
+    to one (profile version, personal version) with ``heard_under``)."""
     store.sync_feedback(home)
-    raw = store.rating_tallies(home, since, kind)
+    raw = store.rating_tallies(home, since, kind, heard_under=heard_under)
     histograms: dict[str, dict[int, int]] = {}
     for name, rating, count in raw["histogram"]:
         histograms.setdefault(name, {})[rating] = count

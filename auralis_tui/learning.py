@@ -32,16 +32,21 @@ class Applied:
 def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool = False) -> Applied:
     """Apply the midpoint of every parameter recommendation for ``kind``.
 
-    To the personal layer by default (``[adjust.<kind>]`` deltas), or to the base profile as a new
-    validated version with ``to_base``. The reason names the evidence.
+    The evidence is the ratings given to the mastering in use now (current profile version and
+    personal layer), so a change is never applied twice for the same comments. To the personal
+    layer by default (``[adjust.<kind>]`` deltas), or to the base profile as a new validated
+    version with ``to_base``. The reason names the evidence.
     """
-    (summary,) = insights.type_summaries(home, kind=kind) or [None]
+    layer = personal.current(home)
+    heard = (profiles.current_version(home, kind), layer.version if layer else None)
+    (summary,) = insights.type_summaries(home, kind=kind, heard_under=heard) or [None]
     recommendations = [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
     if not recommendations:
         samples = summary.samples if summary else 0
         raise ProfileError(
-            f"no pattern recommendations for {kind} yet ({samples} rating(s); at least 5 and repeated "
-            f"keywords are needed): see `auralis analyze --type {kind}`"
+            f"no pattern recommendations for {kind} under its current settings yet ({kind} {heard[0]}, "
+            f"personal layer {heard[1] or 'none'}: {samples} rating(s); at least 5 and repeated keywords "
+            f"are needed): see `auralis analyze --type {kind}`"
         )
     evidence = "; ".join(f"{r.parameter} {r.midpoint:+.2f}: {r.reason}" for r in recommendations)
     reason = f"patterns from {summary.samples} {kind} ratings — {evidence}"
@@ -51,7 +56,7 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
         result = profiles.update(home, kind, new, reason, dry_run=dry_run)
         changes = [(c.key.removeprefix("master."), c.old, c.new) for c in result.changes]
         return Applied(f"{kind} profile", result.version, changes, reason)
-    layer = personal.current(home) or personal.Layer()
+    layer = layer or personal.Layer()
     old = layer.adjust.get(kind, {})
     new = {r.parameter: round(old.get(r.parameter, 0.0) + r.midpoint, 4) for r in recommendations}
     changes = [(key, old.get(key, 0.0), value) for key, value in new.items()]

@@ -422,11 +422,22 @@ def _since_clause(since: datetime | None) -> tuple[str, list]:
     return ("AND timestamp >= ?", [since]) if since else ("", [])
 
 
-def rating_tallies(home: Path, since: datetime | None = None, kind: str | None = None, limit: int = 20) -> dict:
-    """Per detected type, the counts the pattern rules need (id lists: the ``limit`` most recent)."""
+def rating_tallies(
+    home: Path,
+    since: datetime | None = None,
+    kind: str | None = None,
+    limit: int = 20,
+    heard_under: tuple[str, str | None] | None = None,
+) -> dict:
+    """Per detected type, the counts the pattern rules need (id lists: the ``limit`` most recent).
+
+    ``heard_under`` = (profile version, personal-layer version) keeps only ratings given to that mastering."""
     where, args = _since_clause(since)
     if kind:
         where, args = where + " AND type = ?", [*args, kind]
+    if heard_under:
+        where += " AND profile_version = ? AND personal_version IS NOT DISTINCT FROM ?"
+        args = [*args, *heard_under]
     low, unsure = patterns.LOW_RATING, patterns.LOW_CONFIDENCE
     with connect(home, read_only=True) as con:
         base = f"FROM ratings WHERE true {where}"

@@ -63,11 +63,14 @@ def test_recommendation(control, treatment, advice):
 
 
 def test_thompson_sampling_favours_the_better_arm():
-    test = abtest.Test("x", "studio@1.0", "studio@1.1", bandit="thompson")
+    test = abtest.Test("x", "studio@1.0", "studio@1.1", bandit="thompson", min_samples=20)
     outcome = abtest.evaluate(test, [2, 3, 3, 2, 4, 2, 3] * 4, [5, 4, 5, 4, 4, 5, 3] * 4)
     rng = random.Random(1)
     picks = [abtest.assign(test, outcome, rng) for _ in range(2000)]
     assert picks.count("treatment") / len(picks) > 0.95
+    early = abtest.evaluate(test, [2, 3, 3, 2, 4, 2, 3], [5, 4, 5, 4, 4, 5, 3] * 4)  # control short of 20
+    picks = [abtest.assign(test, early, rng) for _ in range(4000)]
+    assert 0.18 < picks.count("control") / len(picks) < 0.25  # the floor keeps it fed, Thompson adds little
     fresh = abtest.evaluate(test, [], [])  # no data: a fair coin
     picks = [abtest.assign(test, fresh, rng) for _ in range(4000)]
     assert 0.45 < picks.count("treatment") / len(picks) < 0.55

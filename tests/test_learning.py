@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from scipy import stats
@@ -207,3 +210,67 @@ def test_high_effectiveness_narrows_by_10_percent_and_the_middle_changes_nothing
         learning.refine(middle, "studio")
     few = auralis(tmp_path / "few", "profiles", "refine", "studio")
     assert few.returncode == 1 and "needs 10" in few.stderr and few.stderr.count("\n") == 1
+
+
+# --- simulation: a listener who wants more bass ---------------------------------------------------
+
+SIM_BUDGET = 100  # ratings
+
+
+def sim_listener(heard_bass: float, wanted_bass: float, rng: np.random.Generator) -> tuple[int, str]:
+    """One star off per dB from the bass this listener wants (± noise); says so past 0.3 dB."""
+    error = heard_bass - wanted_bass
+    stars = int(np.clip(round(5 - abs(error) + rng.normal(0, 0.4)), 1, 5))
+    if error < -0.3:
+        words = ("a bit thin", "thin", "needs more bass", "nice mids", "")
+    elif error > 0.3:
+        words = ("boomy", "muddy", "too much bass", "")
+    else:
+        words = ("spot on", "", "lovely")
+    return stars, str(rng.choice(words))
+
+
+@pytest.fixture(scope="module")
+def studio_fingerprint() -> list[float]:
+    from auralis_tui.synth import CHARACTERS, render
+    from engine.fingerprint import fingerprint
+
+    samples = render(CHARACTERS["studio"], 8.0, 44100, seed=3)
+    return list(fingerprint(samples, 44100).as_vector())
+
+
+def test_a_listener_wanting_2_db_more_bass_gets_it_within_100_ratings(tmp_path, studio_fingerprint):
+    """Patterns move the base profile in steps; a blind Thompson A/B test of the shipped version
+    against the learnt one then adopts it. The result lies within 0.5 dB of the preference."""
+    from auralis_tui import abtest, personal, rating
+
+    home, rng, draws = tmp_path, np.random.default_rng(11), random.Random(11)
+    wanted = profiles.load(home, "studio").master.bass_db + 2.0
+    given = []
+
+    def rate_one() -> str:
+        current, layer = personal.effective_profiles(home)
+        state = rating.state_from(Path(f"/sim/{len(given)}.flac"), studio_fingerprint, current, layer)
+        assert state.type == "studio"
+        state = abtest.blind_state(home, state, draws)
+        stars, comment = sim_listener(state.parameters["bass_db"], wanted, rng)
+        given.append(rating.record(home, state, rating=stars, comment=comment))
+        learning.after_feedback(home)
+        return state.variant
+
+    while len(given) < 60:  # patterns: after every 6 ratings, apply what they recommend
+        for _ in range(6):
+            rate_one()
+        with contextlib.suppress(learning.ProfileError):  # nothing recommended: keep listening
+            learning.apply_patterns(home, "studio", to_base=True)
+    learnt = profiles.current_version(home, "studio")
+    assert abs(profiles.load(home, "studio").master.bass_db - wanted) <= 0.5
+    test = abtest.start(home, "bass", "studio@1.0", f"studio@{learnt}", bandit="thompson", min_samples=4)
+    variants = []
+    while len(given) < SIM_BUDGET and not abtest.results(home, test).recommendation.startswith("adopt"):
+        variants.append(rate_one())
+    assert abtest.results(home, test).recommendation.startswith("adopt"), abtest.results(home, test)
+    assert variants.count("treatment") > variants.count("control")  # Thompson favours the better one
+    assert abtest.stop(home, "bass", adopt=True)[2] == learnt  # already current: adopting keeps it
+    final = profiles.load(home, "studio").master.bass_db
+    assert len(given) <= SIM_BUDGET and abs(final - wanted) <= 0.5, (len(given), final, wanted)

@@ -118,11 +118,12 @@ def test_import_refuses_huge_files(tmp_path):
         personal.import_shared(tmp_path / "home", source, KNOWN)
 
 
-def _ratings(home: Path, comments: list[str], kind: str = "studio") -> None:
+def _ratings(home: Path, comments: list[str], kind: str = "studio", layer: str | None = None) -> None:
     lines = [
         feedback.make_event(
             "rating", track_path=f"/m/{i}.flac", detected_type=kind, confidence=0.8,
             profile={"name": kind, "version": "1.0"}, parameters_applied={}, rating=4, comment=comment,
+            personal_version=layer,
         )
         for i, comment in enumerate(comments)
     ]  # fmt: skip
@@ -135,11 +136,15 @@ def test_apply_patterns_to_the_personal_layer_and_to_the_base(tmp_path):
     assert applied.target == "personal layer" and applied.changes == [("bass_db", 0.0, 0.4)]
     assert '"thin" ×2' in applied.reason and "5 studio ratings" in applied.reason
     assert personal.current(tmp_path).adjust == {"studio": {"bass_db": 0.4}}
-    again = learning.apply_patterns(tmp_path, "studio")  # the same evidence, applied twice: +0.8
+    with pytest.raises(ProfileError, match="under its current settings"):  # the same evidence counts once
+        learning.apply_patterns(tmp_path, "studio")
+    _ratings(tmp_path, ["still thin", "thin", "more bass", "ok", "ok"], layer=applied.version)
+    again = learning.apply_patterns(tmp_path, "studio")  # new evidence, heard with the +0.4
     assert again.changes == [("bass_db", 0.4, 0.8)]
-    base = learning.apply_patterns(tmp_path, "studio", to_base=True)
+    _ratings(tmp_path / "base", ["too thin", "needs more bass", "thin", "fine", "lovely"])
+    base = learning.apply_patterns(tmp_path / "base", "studio", to_base=True)
     assert base.target == "studio profile" and base.version == "1.1"
-    assert profiles.load(tmp_path, "studio").master.bass_db == pytest.approx(1.5 + 0.4)
+    assert profiles.load(tmp_path / "base", "studio").master.bass_db == pytest.approx(1.5 + 0.4)
     with pytest.raises(ProfileError, match="no pattern recommendations for metal"):
         learning.apply_patterns(tmp_path, "metal")
 
