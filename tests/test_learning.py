@@ -161,8 +161,8 @@ def test_after_feedback_recomputes_tests_and_the_watch_on_one_connection(changed
     abtest.start(changed, "bass", "studio@1.0", "studio@1.1", min_samples=2)
     ratings_under(changed, "1.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
     opened = []
-    real_open = store._open
-    monkeypatch.setattr(store, "_open", lambda *a: opened.append(a) or real_open(*a))
+    real_attach = store._attach
+    monkeypatch.setattr(store, "_attach", lambda *a: opened.append(a) or real_attach(*a))
     outcome = learning.after_feedback(changed)
     assert len(opened) == 1
     ((test, results),) = outcome.tests

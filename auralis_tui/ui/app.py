@@ -12,6 +12,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
@@ -453,7 +454,7 @@ class AuralisApp(App):
     def action_help(self) -> None:
         self.notify(
             "F1–F6 panels · enter play · space pause · ←/→ seek · n/p next/prev · a A/B · 1–5 rate · "
-            "c comment · u undo · y/x accept/reject fix · / filter · d diff · r rollback · "
+            "c comment · u withdraw rating · y/x/z accept/reject/undo fix · / filter · d diff · r rollback · "
             "R undo a profile change rated worse · q quit",
             timeout=10,
         )
@@ -466,12 +467,16 @@ class AuralisApp(App):
         shown = (vars(status) if status else None, self.last_rated, self.pending_comment, self.audio_message)
         if shown == self._shown:
             return
+        try:
+            panel, status_line = self.query_one(NowPlayingPanel), self.query_one("#status", Static)
+        except NoMatches:  # a tick while the app closes and its widgets go away
+            return
         self._shown = shown
-        self.query_one(NowPlayingPanel).show(status, self.last_rated, self.pending_comment)
+        panel.show(status, self.last_rated, self.pending_comment)
         line = self.audio_message
         if status and status.path:
             line = f"{status.state} {status.path.name}"
-        self.query_one("#status", Static).update(line)
+        status_line.update(line)
 
     async def on_unmount(self) -> None:
         if self.player:
