@@ -217,27 +217,6 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     return Learned(version, len(fingerprints), errors, hits)
 
 
-# --- confidence updating -----------------------------------------------------------------------
-
-CONFIDENCE_LIMITS = (0.1, 0.99)
-
-
-def updated_confidence(confidence: float, event: str, rating: int | None = None) -> float:
-    """The detection confidence after one feedback event.
-
-    A strong positive (a 5-star rating or an accepted fix) raises it by 5 % of the headroom to 1;
-    an undo multiplies it by 0.9, a reject by 0.95; anything else leaves it. Clamped to [0.1, 0.99].
-    """
-    if event == "accept" or (event == "rating" and rating == 5):
-        confidence += 0.05 * (1.0 - confidence)
-    elif event == "undo":
-        confidence *= 0.9
-    elif event == "reject":
-        confidence *= 0.95
-    low, high = CONFIDENCE_LIMITS
-    return min(high, max(low, confidence))
-
-
 # --- degradation watch -------------------------------------------------------------------------
 
 DEGRADATION_MIN_RATINGS = 10
@@ -294,14 +273,17 @@ class Outcome:
 
     tests: list[tuple[object, object]]  # (abtest.Test, abtest.Results) of every running test
     degradations: list[Degradation]
+    learned: dict[str, float]  # the track's updated detection confidence per type (confidence.py)
 
 
-def after_feedback(home: Path) -> Outcome:
-    """Ingest the new feedback lines, then recompute the running A/B tests and the degradation
-    watch — all on one DuckDB connection."""
+def after_feedback(home: Path, track: str | None = None) -> Outcome:
+    """Ingest the new feedback lines (which updates the confidences), then recompute the running
+    A/B tests and the degradation watch — all on one DuckDB connection."""
     from . import abtest, store
 
     with store.session(home):
         store.sync_feedback(home)
         running = [test for test in abtest.all_tests(home) if not test.stopped]
-        return Outcome([(test, abtest.results(home, test)) for test in running], degradations(home))
+        tests = [(test, abtest.results(home, test)) for test in running]
+        learned = store.learned_confidence(home, track) if track else {}
+        return Outcome(tests, degradations(home), learned)

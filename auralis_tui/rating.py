@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from engine.detect import detect
+from engine.detect import UNKNOWN, detect
 from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
 
 from . import feedback, personal, store
@@ -38,35 +38,44 @@ def track_state(home: Path, path: str | Path, use_personal: bool = True) -> Trac
     path = Path(path).resolve()
     current, layer = personal.effective_profiles(home, use_personal)
     cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
+    store.sync_feedback(home)  # the confidence folds in every event so far
+    learned = store.learned_confidence(home, str(path))
     if cached is not None:
-        return state_from(path, cached, current, layer)
+        return state_from(path, cached, current, layer, learned)
     from .analysis import analyze_file  # decoding and the chain: only for files the library lacks
 
     analysis = analyze_file(path, current)
-    return _state(path, analysis.fingerprint, analysis.detection, current, layer, cached=False)
+    return _state(path, analysis.fingerprint, analysis.detection, current, layer, learned, cached=False)
 
 
-def state_from(path: Path, vector, profiles: dict, layer) -> TrackState:
-    """The state of a track whose fingerprint (25 values) the library already holds."""
+def state_from(path: Path, vector, profiles: dict, layer, learned: dict[str, float] | None = None) -> TrackState:
+    """The state of a track whose fingerprint (25 values) the library already holds; ``learned``
+    holds its feedback-updated confidence per type (``confidence.py``)."""
     fp = Fingerprint.from_dict(dict(zip(FEATURE_NAMES, vector, strict=True)))
-    return _state(path, fp, detect(fp, profiles), profiles, layer, cached=True)
+    return _state(path, fp, detect(fp, profiles), profiles, layer, learned, cached=True)
 
 
-def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, cached: bool) -> TrackState:
-    profile = profiles[detection.type]
+def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, learned, cached: bool) -> TrackState:
+    kind, sure = detection.type, detection.confidence
+    if learned and kind in learned:
+        sure = learned[kind]
+        if sure < profiles[kind].min_confidence:  # its fixes kept being refused: master it gently
+            kind = UNKNOWN
+    profile = profiles[kind]
+    demoted = kind != detection.type
     return TrackState(
         path=path,
         fingerprint=fp,
-        type=detection.type,
-        confidence=detection.confidence,
+        type=kind,
+        confidence=sure,
         profile_name=profile.name,
         profile_version=profile.version,
         philosophy=profile.title,
         parameters=profile.master.as_dict(),
         personal_version=layer.version if layer else None,
         cached=cached,
-        matched=tuple(detection.matched()) if detection.evidence else (),
-        missed=tuple(detection.missed()) if detection.evidence else (),
+        matched=tuple(detection.matched()) if detection.evidence and not demoted else (),
+        missed=tuple(detection.missed()) if detection.evidence and not demoted else (),
     )
 
 

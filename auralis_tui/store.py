@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import feedback, patterns
+from . import confidence, feedback, patterns
 
 DB_NAME = "library.duckdb"
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -63,10 +63,12 @@ CREATE TABLE IF NOT EXISTS feedback_events (
     phrases VARCHAR[]  -- the same with the words used: "bass_db+|thin"
 );
 CREATE TABLE IF NOT EXISTS feedback_ingest (log_inode BIGINT, log_offset BIGINT, skipped BIGINT);
+-- Per track and detected type, the detection confidence as the feedback has updated it (confidence.py).
+CREATE TABLE IF NOT EXISTS track_confidence (path VARCHAR, type VARCHAR, confidence DOUBLE, PRIMARY KEY (path, type));
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
@@ -234,6 +236,7 @@ def _ensure_schema(con) -> None:
     if current != SCHEMA_VERSION:
         con.execute(_SCHEMA)
         con.execute(_VIEWS)
+        con.execute("DELETE FROM feedback_ingest")  # derived tables may be new: ingest the log again
         con.execute("DELETE FROM schema_info")
         con.execute("INSERT INTO schema_info VALUES (?)", [SCHEMA_VERSION])
 
@@ -372,6 +375,7 @@ def sync_feedback(home: Path) -> int:
         identity = feedback.log_identity(home)
         if identity is None or identity[0] != inode or identity[1] < offset:
             con.execute("DELETE FROM feedback_events")
+            con.execute("DELETE FROM track_confidence")
             offset, skipped = 0, 0
         if identity is not None and identity[1] > offset:
             offset, skipped = _ingest_from(home, con, offset, skipped)
@@ -406,6 +410,7 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
                 f"'newline_delimited', columns = ?, ignore_errors = true) WHERE {feedback.VALID_SQL}",
                 [str(source), feedback.DUCKDB_COLUMNS],
             ).fetchone()
+            _fold_confidence(con)
             _index_mentions(con)
             con.execute("COMMIT")
         except duckdb.Error:
@@ -424,6 +429,28 @@ def _copy_bytes(reader, writer, count: int, chunk: int = 1 << 20) -> None:
             break
         writer.write(block)
         count -= len(block)
+
+
+def _fold_confidence(con) -> None:
+    """Update ``track_confidence`` with the new rows (not yet indexed), in time order; a track's
+    first event starts it at the detection confidence recorded then."""
+    rows = con.execute(
+        "SELECT track_path, type, event, rating, fix_parameter, confidence FROM feedback_events "
+        "WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL AND confidence IS NOT NULL "
+        "ORDER BY timestamp"
+    ).fetchall()
+    if not rows:
+        return
+    paths = list({row[0] for row in rows})
+    known = con.execute("SELECT path, type, confidence FROM track_confidence WHERE path IN (SELECT unnest(?))", [paths])
+    values = {(path, kind): value for path, kind, value in known.fetchall()}
+    for path, kind, event, rating, fix, recorded in rows:
+        values[path, kind] = confidence.updated(values.get((path, kind), recorded), event, rating, fix)
+    keys = list(values)
+    con.execute(
+        "INSERT OR REPLACE INTO track_confidence SELECT unnest(?), unnest(?), unnest(?)",
+        [[k[0] for k in keys], [k[1] for k in keys], [values[k] for k in keys]],
+    )
 
 
 def _index_mentions(con) -> None:
@@ -511,9 +538,11 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, t.confidence, t.error, r.last_rating, "
+            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, coalesce(c.confidence, t.confidence) "
+            "AS confidence, c.confidence AS learned_confidence, t.error, r.last_rating, "
             "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "
-            "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path WHERE NOT t.missing "
+            "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
+            "LEFT JOIN track_confidence c ON c.path = t.path AND c.type = t.type WHERE NOT t.missing "
             "ORDER BY t.artist, t.album, t.disc_number, t.track_number, t.path",
             [fingerprint_version],
         )
@@ -539,6 +568,12 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
             [test_id],
         ).fetchall()
     return {variant: ratings for variant, ratings in rows}
+
+
+def learned_confidence(home: Path, path: str) -> dict[str, float]:
+    """The feedback-updated detection confidence of the track at ``path``, per type."""
+    with connect(home, read_only=True) as con:
+        return dict(con.execute("SELECT type, confidence FROM track_confidence WHERE path = ?", [path]).fetchall())
 
 
 def latest_rating_id(home: Path, path: str) -> str | None:

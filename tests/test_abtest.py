@@ -124,25 +124,6 @@ def test_cli_status_json(home):
     assert bad.returncode == 1 and "needs a NAME" in bad.stderr
 
 
-@pytest.mark.parametrize(
-    ("confidence", "event", "rating", "expected"),
-    [
-        (0.6, "rating", 5, 0.6 + 0.05 * 0.4),
-        (0.6, "accept", None, 0.62),
-        (0.6, "undo", None, 0.54),
-        (0.6, "reject", None, 0.57),
-        (0.6, "rating", 4, 0.6),
-        (0.985, "accept", None, 0.98575),
-        (0.995, "accept", None, 0.99),  # clamped
-        (0.105, "undo", None, 0.1),  # clamped
-    ],
-)
-def test_confidence_updating(confidence, event, rating, expected):
-    from auralis_tui.learning import updated_confidence
-
-    assert updated_confidence(confidence, event, rating) == pytest.approx(expected)
-
-
 def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
     import asyncio
 

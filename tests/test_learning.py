@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 from scipy import stats
 
+from auralis_tui import confidence as confidence_rule
 from auralis_tui import feedback, insights, learning, profiles, store
 
 from conftest import sine, stereo
@@ -274,3 +275,49 @@ def test_a_listener_wanting_2_db_more_bass_gets_it_within_100_ratings(tmp_path, 
     assert abtest.stop(home, "bass", adopt=True)[2] == learnt  # already current: adopting keeps it
     final = profiles.load(home, "studio").master.bass_db
     assert len(given) <= SIM_BUDGET and abs(final - wanted) <= 0.5, (len(given), final, wanted)
+
+
+# --- confidence updating -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("confidence", "event", "rating", "fix", "expected"),
+    [
+        (0.6, "rating", 5, None, 0.6 + 0.05 * 0.4),
+        (0.6, "accept", None, "bass_db", 0.62),
+        (0.6, "undo", None, "profile", 0.54),
+        (0.6, "undo", None, None, 0.6),  # withdrawing a rating is not a verdict on the fix
+        (0.6, "reject", None, "profile", 0.57),
+        (0.6, "rating", 4, None, 0.6),
+        (0.985, "accept", None, "profile", 0.98575),
+        (0.995, "accept", None, "profile", 0.99),  # clamped
+        (0.105, "undo", None, "profile", 0.1),  # clamped
+    ],
+)
+def test_confidence_updating(confidence, event, rating, fix, expected):
+    assert confidence_rule.updated(confidence, event, rating, fix) == pytest.approx(expected)
+
+
+def test_undone_fixes_lower_a_tracks_confidence_until_it_is_mastered_as_unknown(tmp_path):
+    from auralis_tui import rating
+    from auralis_tui.synth import CHARACTERS, render
+    from engine import audio
+
+    track = tmp_path / "riff.flac"
+    audio.write(track, render(CHARACTERS["metal"], 6.0, 44100, seed=2), 44100)
+    home = tmp_path / "home"
+    first, state = rating.rate(home, track, 2)
+    assert state.type == "metal"
+    threshold = profiles.load(home, "metal").min_confidence
+    expected = min(first["confidence"], confidence_rule.LIMITS[1])
+    while True:
+        rating.fix(home, track, "undo", "profile")
+        expected *= 0.9
+        state = rating.track_state(home, track)
+        assert state.confidence == pytest.approx(expected, abs=1e-3)  # recorded confidence is rounded
+        if expected < threshold:
+            break
+        assert state.type == "metal"
+    assert state.type == "unknown" and state.profile_name == "unknown" and state.matched == ()
+    rating.fix(home, track, "accept", "profile")  # a verdict on the unknown treatment from now on
+    assert store.learned_confidence(home, str(state.path))["metal"] == pytest.approx(expected, abs=1e-3)

@@ -79,6 +79,7 @@ class AuralisApp(App):
         self.last_rated: dict | None = None
         self.states: dict[str, object] = {}  # path → rating.TrackState
         self.fingerprints: dict[str, list[float]] = {}  # path → the library's current fingerprint
+        self.learned: dict[str, dict[str, float]] = {}  # path → feedback-updated confidence per type
         self.mastering = None  # (effective profiles, personal layer), see load_mastering
         self.pending_comment = ""
         self.audio_message = ""
@@ -180,7 +181,7 @@ class AuralisApp(App):
         if path not in self.states:
             vector = self.fingerprints.get(path)
             if vector is not None and self.mastering is not None:
-                state = rating.state_from(Path(path), vector, *self.mastering)
+                state = rating.state_from(Path(path), vector, *self.mastering, self.learned.get(path))
             else:
                 state = rating.track_state(self.home, path)
             self.states[path] = abtest.blind_state(self.home, state)  # a running test picks the version
@@ -194,7 +195,8 @@ class AuralisApp(App):
         self.post_message(Loaded("rated" if event == "rating" else "event", line))
         from ..learning import after_feedback
 
-        outcome = after_feedback(self.home)  # the event may reveal a profile rated worse than before
+        outcome = after_feedback(self.home, path)  # may reveal a profile rated worse than before
+        self.post_message(Loaded("learned", (path, outcome.learned)))
         self.post_message(Loaded("degradations", outcome.degradations))
 
     @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
@@ -245,6 +247,7 @@ class AuralisApp(App):
                 self.call_after_refresh(self.load_the_rest)
             self.rows = data
             self.fingerprints = {row["path"]: row["fingerprint"] for row in data if row["fingerprint"]}
+            self.learned = {r["path"]: {r["type"]: r["learned_confidence"]} for r in data if r["learned_confidence"]}
             self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
             self.sub_title = f"{len(self.rows)} tracks"
         elif kind == "insights":
@@ -266,6 +269,10 @@ class AuralisApp(App):
             self.notify(f"{stars(data['rating'])} {data['track']} — saved", timeout=3)
             self.show_rating(data["track_path"], data["rating"])
             self.insights_stale = True  # reloaded when Patterns or Trends is opened
+        elif kind == "learned":
+            path, learned = data
+            self.learned[path] = learned
+            self.states.pop(path, None)  # the next play or rating of it uses the new confidence
         elif kind == "event":
             self.notify(f"{data['event']} recorded", timeout=3)
         elif kind == "notice":
