@@ -16,12 +16,14 @@ def updated(confidence: float, event: str, rating: int | None = None, fix: str |
 
     A strong positive (a 5-star rating or an accepted fix) raises it by 5 % of the headroom to 1;
     undoing a fix multiplies it by 0.9, a reject by 0.95; anything else (an undo without a fix
-    withdraws a rating) leaves it. Clamped to [0.1, 0.99]."""
+    withdraws a rating) leaves it as it is. A change is clamped to [0.1, 0.99]."""
     if event == "accept" or (event == "rating" and rating == 5):
         confidence += 0.05 * (1.0 - confidence)
     elif event == "undo" and fix:
         confidence *= 0.9
     elif event == "reject":
         confidence *= 0.95
+    else:
+        return confidence
     low, high = LIMITS
     return min(high, max(low, confidence))

@@ -289,6 +289,7 @@ def test_a_listener_wanting_2_db_more_bass_gets_it_within_100_ratings(tmp_path, 
         (0.6, "undo", None, None, 0.6),  # withdrawing a rating is not a verdict on the fix
         (0.6, "reject", None, "profile", 0.57),
         (0.6, "rating", 4, None, 0.6),
+        (1.0, "rating", 3, None, 1.0),  # no verdict, no change (not even the clamp)
         (0.985, "accept", None, "profile", 0.98575),
         (0.995, "accept", None, "profile", 0.99),  # clamped
         (0.105, "undo", None, "profile", 0.1),  # clamped
@@ -309,7 +310,7 @@ def test_undone_fixes_lower_a_tracks_confidence_until_it_is_mastered_as_unknown(
     first, state = rating.rate(home, track, 2)
     assert state.type == "metal"
     threshold = profiles.load(home, "metal").min_confidence
-    expected = min(first["confidence"], confidence_rule.LIMITS[1])
+    expected = first["confidence"]
     while True:
         rating.fix(home, track, "undo", "profile")
         expected *= 0.9

@@ -134,6 +134,9 @@ async def _every_panel_shows_its_data(home):
         await pilot.press("f4")
         trends = text(app, "#trends-text")
         assert "2026-06" in trends and "2026-11" in trends and "Satisfaction per profile version" in trends
+        effectiveness = trends.split("Fix effectiveness")[1].splitlines()
+        vintage = next(line for line in effectiveness if line.strip().startswith("vintage"))
+        assert "0.20" in vintage and "(10)" in vintage  # 2 of 10 vintage fixes accepted and kept
         await pilot.press("f5")
         versions = app.query_one("#versions", DataTable)
         assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1

@@ -137,7 +137,8 @@ class AuralisApp(App):
         summaries = insights.type_summaries(self.home)
         monthly = insights.monthly_summary(self.home)
         distribution, versions = store.trend_rows(self.home)
-        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions)))
+        fixes = insights.fix_effectiveness(self.home)
+        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions, fixes)))
         from ..learning import degradations
 
         self.post_message(Loaded("degradations", degradations(self.home)))
@@ -251,9 +252,9 @@ class AuralisApp(App):
             self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
             self.sub_title = f"{len(self.rows)} tracks"
         elif kind == "insights":
-            summaries, monthly, distribution, versions = data
+            summaries, monthly, distribution, versions, fixes = data
             self.query_one(PatternsPanel).show(summaries)
-            self.query_one(TrendsPanel).show(monthly, distribution, versions)
+            self.query_one(TrendsPanel).show(monthly, distribution, versions, fixes)
         elif kind == "profiles":
             self.query_one(ProfilesPanel).show(data)
         elif kind == "diff":

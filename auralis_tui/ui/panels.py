@@ -119,7 +119,7 @@ class NowPlayingPanel(VerticalScroll):
                 f"{applied}\nwhy: {', '.join(info.matched) or '-'} in range"
                 + (f"; {', '.join(info.missed)} outside" if info.missed else "")
             )
-        hint = "1–5 rate · c comment · u undo rating · y/x accept/reject fix"
+        hint = "1–5 rate · c comment · u withdraw · y/x/z accept/reject/undo fix"
         last = f"\nlast: {stars(rated['rating'])} {rated['track']}" if rated else ""
         pending = f"\ncomment ready: “{comment}” — press 1–5" if comment else ""
         self.query_one("#rating-help", Static).update(f"\n{hint}{last}{pending}")
@@ -174,7 +174,7 @@ class TrendsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Loading trends…", id="trends-text")
 
-    def show(self, monthly: list[dict], distribution: list[tuple], versions: list[tuple]) -> None:
+    def show(self, monthly: list[dict], distribution: list[tuple], versions: list[tuple], fixes: list[dict]) -> None:
         lines = ["[b]Average rating per month[/b]"]
         for row in monthly:
             lines.append(f"  {row['month']} {row['type']:17.17s} {bar(row['average_rating'], 5, 20):20s} "
@@ -186,7 +186,24 @@ class TrendsPanel(VerticalScroll):
         lines.append("\n[b]Satisfaction per profile version[/b]")
         for profile, version, count, average in versions:
             lines.append(f"  {profile:17.17s} {version:5s} {bar(average, 5, 20):20s} {average:.2f} ({count})")
+        lines += _effectiveness_lines(fixes)
         self.query_one(Static).update("\n".join(lines) if monthly else "No ratings yet: rate tracks with 1–5.")
+
+
+def _effectiveness_lines(fixes: list[dict]) -> list[str]:
+    """Per type, then per parameter: effectiveness (accepted and kept ÷ decided) as a bar, accept
+    and undo rates and the rating improvement after accepted fixes."""
+    rows = [(f["type"], f) for f in fixes if f["parameter"] == "all"]
+    rows += [(f["parameter"], f) for f in fixes if f["type"] == "all"]
+    if not rows:
+        return []
+    lines = ["\n[b]Fix effectiveness[/b] (kept ÷ decided · accept · undo · rating change)"]
+    for name, f in rows:
+        improvement = "   –" if f["improvement"] is None else f"{f['improvement']:+.2f}"
+        undo = "  –" if f["undo_rate"] is None else f"{f['undo_rate']:.2f}"
+        lines.append(f"  {name:17.17s} {bar(f['effectiveness'] or 0, 1, 16):16s} {f['effectiveness'] or 0:.2f} "
+                     f"acc {f['accept_rate'] or 0:.2f} undo {undo} {improvement} ({f['decisions']})")  # fmt: skip
+    return lines
 
 
 class ProfilesPanel(Horizontal):
