@@ -8,7 +8,6 @@ batches, so Ctrl-C (or a crash) keeps everything finished so far.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import re
@@ -24,9 +23,8 @@ import mutagen
 
 from engine import audio
 from engine.fingerprint import FINGERPRINT_VERSION
-from engine.model import load_profiles
 
-from . import store
+from . import personal, store
 from .analysis import analyze_file
 from .progress import Progress
 
@@ -135,16 +133,20 @@ def _tag_row(entry_path: str, root: str, size: int, mtime: float) -> dict:
     return row
 
 
-@functools.cache
-def _profiles() -> dict:
-    """Profiles are read once per worker process."""
-    return load_profiles()
+_WORKER_PROFILES: dict = {}  # the user's effective profiles, given to each worker as it starts
+
+
+def _start_worker(profiles: dict) -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and keeps finished work, and
+    classify with the profiles the parent gave them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_PROFILES.update(profiles)
 
 
 def analyse_path(path: str) -> dict:
     """Fingerprint and classify one file (runs in a worker process)."""
     try:
-        result = analyze_file(path, _profiles())
+        result = analyze_file(path, _WORKER_PROFILES)
     except audio.AudioError as exc:
         return {"path": path, "error": exc.reason}
     except MemoryError:
@@ -214,18 +216,15 @@ def _errors(home: Path, root: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and keeps finished work."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _worker_pool(jobs: int) -> ProcessPoolExecutor:
+def _worker_pool(jobs: int, profiles: dict) -> ProcessPoolExecutor:
     """Fresh (spawned) single-threaded workers: the pool is the parallelism, and BLAS threads in
     every worker would fight over the same cores (measured: --jobs 2 went from 1.1× to 1.8×)."""
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, "1")
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context, initializer=_ignore_interrupts)
+    return ProcessPoolExecutor(
+        max_workers=max(1, jobs), mp_context=context, initializer=_start_worker, initargs=(profiles,)
+    )
 
 
 def _analyse_pending(home: Path, root: str, jobs: int, summary: ScanSummary, stream) -> None:
@@ -236,7 +235,8 @@ def _analyse_pending(home: Path, root: str, jobs: int, summary: ScanSummary, str
     finished: list[dict] = []
     last_write = time.monotonic()
     queue = iter(pending)
-    executor = _worker_pool(jobs)
+    profiles, _ = personal.effective_profiles(home)  # classified as rating and playback will
+    executor = _worker_pool(jobs, profiles)
     in_flight: dict[Future, str] = {}
 
     def submit_next() -> None:
@@ -250,7 +250,9 @@ def _analyse_pending(home: Path, root: str, jobs: int, summary: ScanSummary, str
         while in_flight:
             done, _ = wait(in_flight, timeout=BATCH_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
-                path = in_flight.pop(future)
+                path = in_flight.pop(future, None)
+                if path is None:  # a future of a pool that broke earlier in this batch: resubmitted
+                    continue
                 try:
                     finished.append(future.result())
                 except BrokenProcessPool:
@@ -258,7 +260,7 @@ def _analyse_pending(home: Path, root: str, jobs: int, summary: ScanSummary, str
                     executor.shutdown(wait=False, cancel_futures=True)
                     retry = list(in_flight.values())
                     in_flight.clear()
-                    executor = _worker_pool(jobs)
+                    executor = _worker_pool(jobs, profiles)
                     for other in retry:
                         in_flight[executor.submit(analyse_path, other)] = other
                 bar.advance()

@@ -195,3 +195,23 @@ def test_sql_refuses_anything_but_reading(tmp_path, query, fragment):
     with pytest.raises(store.QueryRefused, match=fragment):
         store.run_user_query(home, query)
     assert store.run_user_query(home, "SELECT count(*) AS n FROM tracks").rows == [(0,)]
+
+
+def test_scan_classifies_with_the_users_current_profiles(tmp_path):
+    from auralis_tui import profiles
+    from auralis_tui.synth import CHARACTERS, render
+
+    folder = tmp_path / "music"
+    folder.mkdir()
+    audio.write(folder / "riff.flac", render(CHARACTERS["metal"], 6.0, 44100, seed=2), 44100)
+    shipped, edited = tmp_path / "shipped", tmp_path / "edited"
+
+    def out_of_reach(document) -> None:  # no track can match metal's ranges any more
+        for feature in document["detect"]["features"].values():
+            feature["range"] = [1e6, 2e6]
+
+    profiles.edit(edited, "metal", out_of_reach, "metal detection switched off")
+    scan(shipped, folder, jobs=1)
+    scan(edited, folder, jobs=1)
+    (before,), (after,) = (list(rows(home).values()) for home in (shipped, edited))
+    assert before["type"] == "metal" and after["type"] != "metal"
