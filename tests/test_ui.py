@@ -144,6 +144,14 @@ async def _every_panel_shows_its_data(home):
         await pilot.press("d")
         await settle(pilot)
         assert "master.bass_db" in text(app, "#diff"), [n.message for n in app._notifications]
+        assert "studio@1.0" in text(app, "#diff")  # its parent
+        versions.move_cursor(row=[k.value for k in versions.rows].index("metal@1.0"))
+        await pilot.press("m")
+        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
+        await pilot.press("d")
+        await settle(pilot)
+        compared = text(app, "#diff")
+        assert "metal@1.0" in compared and "studio@1.1" in compared and "detect." in compared
         await pilot.press("f6")
         await pilot.click("#sql")
         await pilot.press(*"SELECT count(*) AS n FROM tracks", "enter")

@@ -64,6 +64,7 @@ class AuralisApp(App):
         Binding("z", "fix('undo')", "Undo fix", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("d", "diff", "Diff", show=False),
+        Binding("m", "mark", "Mark for diff", show=False),
         Binding("r", "rollback", "Rollback", show=False),
         Binding("R", "undo_degradation", "Undo worse profile", show=False),
         Binding("question_mark", "help", "Help"),
@@ -80,6 +81,7 @@ class AuralisApp(App):
         self.states: dict[str, object] = {}  # path → rating.TrackState
         self.fingerprints: dict[str, list[float]] = {}  # path → the library's current fingerprint
         self.learned: dict[str, dict[str, float]] = {}  # path → feedback-updated confidence per type
+        self.marked: str | None = None  # Profiles: the version the next diff starts from (m)
         self.mastering = None  # (effective profiles, personal layer), see load_mastering
         self.pending_comment = ""
         self.audio_message = ""
@@ -220,13 +222,15 @@ class AuralisApp(App):
         self.post_message(Loaded("sql", (result.columns, result.rows)))
 
     @work(thread=True, exclusive=True, group="profiles-diff", exit_on_error=False)
-    def diff_versions(self, ref: str) -> None:
+    def diff_versions(self, ref: str, left: str | None = None) -> None:
+        """``left`` → ``ref``; without ``left``, the version ``ref`` was derived from."""
         from .. import profiles
 
-        name, version = profiles.parse_ref(ref)
-        parent = profiles.load(self.home, name, version).parent or version
-        _, _, changes = profiles.diff(self.home, f"{name}@{parent}", ref)
-        self.post_message(Loaded("diff", (f"{name}@{parent}", ref, changes)))
+        if left is None:
+            name, version = profiles.parse_ref(ref)
+            left = f"{name}@{profiles.load(self.home, name, version).parent or version}"
+        _, _, changes = profiles.diff(self.home, left, ref)
+        self.post_message(Loaded("diff", (left, ref, changes)))
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
     def rollback_to(self, ref: str) -> None:
@@ -443,10 +447,16 @@ class AuralisApp(App):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
+    def action_mark(self) -> None:
+        """Keep the selected version as the left side of the next diff."""
+        self.marked = self._selected_version()
+        if self.marked:
+            self.notify(f"{self.marked} marked: select another version and press d", timeout=4)
+
     def action_diff(self) -> None:
         ref = self._selected_version()
         if ref:
-            self.diff_versions(ref)
+            self.diff_versions(ref, self.marked if self.marked != ref else None)
 
     def action_rollback(self) -> None:
         ref = self._selected_version()
@@ -462,7 +472,7 @@ class AuralisApp(App):
     def action_help(self) -> None:
         self.notify(
             "F1–F6 panels · enter play · space pause · ←/→ seek · n/p next/prev · a A/B · 1–5 rate · "
-            "c comment · u withdraw rating · y/x/z accept/reject/undo fix · / filter · d diff · r rollback · "
+            "c comment · u withdraw rating · y/x/z accept/reject/undo fix · / filter · m mark, d diff · r rollback · "
             "R undo a profile change rated worse · q quit",
             timeout=10,
         )

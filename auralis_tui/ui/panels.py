@@ -211,7 +211,8 @@ class ProfilesPanel(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="versions", cursor_type="row")
-        yield Static("Pick a version and press d to compare it with its parent.", id="diff")
+        hint = "d compares the selected version with its parent; m marks one to compare with any other."
+        yield Static(hint, id="diff")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
