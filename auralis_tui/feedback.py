@@ -230,23 +230,33 @@ def complete_range(path: Path, offset: int = 0, chunk: int = 1 << 20) -> tuple[i
     return end, lines
 
 
+def parse_line(line: bytes) -> dict | None:
+    """The event on one non-empty line, or None when the line is torn or invalid."""
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return None if problem_with(record) else record
+
+
 def parse_lines(data: bytes) -> tuple[list[dict], int]:
     """Valid events in ``data`` and how many non-empty lines were skipped."""
-    events: list[dict] = []
-    skipped = 0
-    for line in data.splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            skipped += 1
-            continue
-        if problem_with(record):
-            skipped += 1
-        else:
-            events.append(record)
-    return events, skipped
+    parsed = [parse_line(line) for line in data.splitlines() if line.strip()]
+    events = [event for event in parsed if event is not None]
+    return events, len(parsed) - len(events)
+
+
+def stream_events(path: Path, chunk: int = 1 << 20) -> Iterator[dict | None]:
+    """Each complete non-empty line's event (None for a torn or invalid one), read in 1 MB chunks,
+    so a million-line log is never held in memory; a last line without its newline is left out."""
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        rest = b""
+        while block := handle.read(chunk):
+            lines = (rest + block).split(b"\n")
+            rest = lines.pop()
+            yield from (parse_line(line) for line in lines if line.strip())
 
 
 def read_log(home: Path, offset: int = 0) -> LogRead:
@@ -274,14 +284,16 @@ def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
     The new log is written beside the old one, fsynced, and renamed over it under the lock, so
     a crash at any point leaves one complete log.
     """
+    kept = dropped = 0
     with locked(home) as path:
-        data, _ = complete_bytes(path)
-        events, skipped = parse_lines(data)
-        kept = [event for event in events if keep(event)]
         partial = path.with_name(f".{path.name}.partial")
         with open(partial, "w", encoding="utf-8") as handle:
-            for event in kept:
-                handle.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+            for event in stream_events(path):
+                if event is not None and keep(event):
+                    handle.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    kept += 1
+                else:
+                    dropped += 1
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, path)
@@ -290,4 +302,4 @@ def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
             os.fsync(directory)
         finally:
             os.close(directory)
-    return len(kept), len(events) - len(kept) + skipped
+    return kept, dropped

@@ -37,15 +37,17 @@ def anonymize(event: dict) -> dict:
 
 
 def export_anonymized(home: Path, target: str | Path) -> int:
-    """Write every valid event, anonymized, to ``target`` (atomically); returns the count."""
-    log = feedback.read_log(home)
-    document = {
-        "format": EXPORT_FORMAT,
-        "schema": feedback.SCHEMA_VERSION,
-        "events": [anonymize(event) for event in log.events],
-    }
+    """Write every valid event, anonymized, to ``target`` (atomically, streamed: one event per
+    line inside the JSON document); returns the count."""
     target = Path(target)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    count = 0
+    with open(partial, "w", encoding="utf-8") as out:
+        out.write(f'{{"format": "{EXPORT_FORMAT}", "schema": {feedback.SCHEMA_VERSION}, "events": [')
+        for event in feedback.stream_events(feedback.log_path(home)):
+            if event is not None:
+                out.write(("," if count else "") + "\n " + json.dumps(anonymize(event), ensure_ascii=False))
+                count += 1
+        out.write("\n]}\n")
     partial.replace(target)
-    return len(document["events"])
+    return count

@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from auralis_tui import feedback, store
+from auralis_tui.config import set_sharing
 from engine.fingerprint import FEATURE_NAMES
 
 TYPES = ("studio_hd_bright", "studio", "metal", "bootleg", "live", "vintage", "unknown")
@@ -131,6 +132,15 @@ def main() -> None:
         start = time.perf_counter()
         store.sync_feedback(home)
         print(f"incremental ingest of 1 new line after {args.ratings:,}: {(time.perf_counter() - start) * 1e3:.0f} ms")
+        set_sharing(home, True)
+        rewrites = {
+            "export --anonymized": ["export", "--anonymized", str(home / "export.json")],
+            "forget (keeps every line: the whole log is rewritten)": ["forget", "--older-than", "36500d"],
+        }
+        for name, argv in rewrites.items():
+            command = f"from auralis_tui.cli import main; main(['--home', str(home), *{argv!r}])"
+            seconds, peak, _ = timed_child(prelude + command, home)
+            print(f"{name}: {seconds:.1f} s, peak {peak:.0f} MB (target <= 500 MB)")
 
 
 if __name__ == "__main__":

@@ -336,3 +336,16 @@ def test_forget_older_than(tmp_path):
     result = auralis("forget", "--older-than", "90d", home=home)
     assert result.returncode == 0 and "forgot 1" in result.stdout
     assert [e["rating"] for e in feedback.read_log(home).events] == [5]
+
+
+def test_streaming_reads_lines_across_chunk_boundaries(tmp_path):
+    lines = [event(r) for r in (1, 2, 3)]
+    feedback.append(tmp_path, lines)
+    log = feedback.log_path(tmp_path)
+    with open(log, "ab") as handle:
+        handle.write(b"{not json\n\n" + json.dumps(event(4)).encode()[:40])  # invalid, blank, torn tail
+    for chunk in (7, 64, 1 << 20):
+        streamed = list(feedback.stream_events(log, chunk=chunk))
+        assert [e and e["id"] for e in streamed] == [e["id"] for e in lines] + [None]
+    assert list(feedback.stream_events(tmp_path / "absent.jsonl")) == []
+    assert feedback.rewrite(tmp_path, lambda e: e["rating"] != 2) == (2, 2)  # the bad line is dropped too
