@@ -9,6 +9,10 @@ as ``unknown`` (the gentle profile) from then on (``rating.state_from``).
 from __future__ import annotations
 
 LIMITS = (0.1, 0.99)
+#: The events :func:`updated` acts on, as a SQL predicate over ``feedback_events``.
+VERDICTS_SQL = (
+    "(event IN ('accept', 'reject') OR event = 'rating' AND rating = 5 OR event = 'undo' AND fix_parameter IS NOT NULL)"
+)
 
 
 def updated(confidence: float, event: str, rating: int | None = None, fix: str | None = None) -> float:

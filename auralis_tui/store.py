@@ -93,12 +93,15 @@ CREATE OR REPLACE VIEW fix_events AS
 -- and not undone ÷ decisions; improvement = the track's next rating after an accepted or modified
 -- fix minus the rating the fix answered.
 CREATE OR REPLACE MACRO fix_effectiveness_since(start) AS TABLE
-    WITH fixes AS (
+    WITH f AS (SELECT * FROM fix_events WHERE timestamp >= start),
+    -- only the ratings the fixes touch: the joins stay small however many ratings there are
+    touched AS (SELECT id, track_path, timestamp, rating FROM ratings WHERE track_path IN (SELECT track_path FROM f)),
+    fixes AS (
         SELECT coalesce(f.type, 'unknown') AS type, f.fix_parameter AS parameter, f.event,
                CASE WHEN f.event IN ('accept', 'modify') THEN next.rating - answered.rating END AS gain
-        FROM (SELECT * FROM fix_events WHERE timestamp >= start) f
-        LEFT JOIN ratings answered ON answered.id = f.refers_to
-        ASOF LEFT JOIN ratings next ON next.track_path = f.track_path AND next.timestamp > f.timestamp
+        FROM f
+        LEFT JOIN touched answered ON answered.id = f.refers_to
+        ASOF LEFT JOIN touched next ON next.track_path = f.track_path AND next.timestamp > f.timestamp
     ), counted AS (
         SELECT coalesce(type, 'all') AS type, coalesce(parameter, 'all') AS parameter,
                count(*) FILTER (event = 'accept') AS accepts, count(*) FILTER (event = 'reject') AS rejects,
@@ -417,6 +420,8 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
             con.execute("ROLLBACK")
             raise
         finally:
+            con.execute("RESET memory_limit")  # the process's instance outlives this ingest
+            con.execute("RESET preserve_insertion_order")
             if source != log:
                 source.unlink(missing_ok=True)
     return end, skipped + lines - added
@@ -431,21 +436,29 @@ def _copy_bytes(reader, writer, count: int, chunk: int = 1 << 20) -> None:
         count -= len(block)
 
 
-def _fold_confidence(con) -> None:
+def _fold_confidence(con, batch: int = 50_000) -> None:
     """Update ``track_confidence`` with the new rows (not yet indexed), in time order; a track's
-    first event starts it at the detection confidence recorded then."""
-    rows = con.execute(
-        "SELECT track_path, type, event, rating, fix_parameter, confidence FROM feedback_events "
-        "WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL AND confidence IS NOT NULL "
-        "ORDER BY timestamp"
-    ).fetchall()
-    if not rows:
+    first event starts it at the detection confidence recorded then. Only those first events and
+    the verdicts (``confidence.VERDICTS_SQL``) are read, in batches."""
+    new = (
+        "FROM feedback_events WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL "
+        "AND confidence IS NOT NULL"
+    )
+    con.execute(
+        "SELECT c.path, c.type, c.confidence FROM track_confidence c "
+        f"SEMI JOIN (SELECT DISTINCT track_path, type {new}) n ON n.track_path = c.path AND n.type = c.type"
+    )
+    values = {(path, kind): value for path, kind, value in con.fetchall()}
+    con.execute(
+        f"SELECT track_path, type, event, rating, fix_parameter, confidence {new} "
+        f"QUALIFY row_number() OVER (PARTITION BY track_path, type ORDER BY timestamp) = 1 "
+        f"OR {confidence.VERDICTS_SQL} ORDER BY timestamp"
+    )
+    while rows := con.fetchmany(batch):
+        for path, kind, event, rating, fix, recorded in rows:
+            values[path, kind] = confidence.updated(values.get((path, kind), recorded), event, rating, fix)
+    if not values:
         return
-    paths = list({row[0] for row in rows})
-    known = con.execute("SELECT path, type, confidence FROM track_confidence WHERE path IN (SELECT unnest(?))", [paths])
-    values = {(path, kind): value for path, kind, value in known.fetchall()}
-    for path, kind, event, rating, fix, recorded in rows:
-        values[path, kind] = confidence.updated(values.get((path, kind), recorded), event, rating, fix)
     keys = list(values)
     con.execute(
         "INSERT OR REPLACE INTO track_confidence SELECT unnest(?), unnest(?), unnest(?)",
