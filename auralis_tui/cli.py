@@ -463,12 +463,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     summaries = insights.type_summaries(home, since, args.kind)
     monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
     fixes = insights.fix_effectiveness(home, since)
+    confidences = insights.confidence_summary(home)
     skipped = store.sync_feedback(home)
     from .learning import degradations
 
     warnings = degradations(home)
     if args.json:
-        data = {"types": [s.as_dict() for s in summaries], "fix_effectiveness": fixes}
+        data = {"types": [s.as_dict() for s in summaries], "fix_effectiveness": fixes, "confidence": confidences}
         data["degradations"] = [vars(d) for d in warnings]
         if args.monthly_summary:
             data["monthly"] = monthly
@@ -492,6 +493,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             for f in fixes
         ]  # fmt: skip
         _print_table(["type", "parameter", "decided", "accept", "undo", "effective", "improvement", "n"], rows)
+    if confidences:
+        print("detection confidence updated by feedback (below the threshold: mastered as unknown)")
+        rows = [(c["type"], c["tracks"], _cell(c["average"]), _cell(c["threshold"]), c["below_threshold"])
+                for c in confidences]  # fmt: skip
+        _print_table(["type", "tracks", "average", "threshold", "below"], rows)
     for warning in warnings:
         print(f"warning: {warning.message()}")
     if skipped:

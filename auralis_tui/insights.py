@@ -104,3 +104,22 @@ def fix_effectiveness(home: Path, since: datetime | None = None) -> list[dict]:
     effectiveness and the rating improvement after accepted fixes (the ``fix_effectiveness`` view)."""
     store.sync_feedback(home)
     return store.fix_effectiveness(home, since)
+
+
+def confidence_summary(home: Path) -> list[dict]:
+    """Per type: tracks whose confidence the feedback has updated, their average, and how many
+    fell below the type's threshold (those are mastered as ``unknown``, which has none)."""
+    from engine.detect import UNKNOWN
+
+    from . import personal
+
+    store.sync_feedback(home)
+    current, _ = personal.effective_profiles(home)
+    rows = []
+    for kind, tracks, average, values in store.confidence_by_type(home):
+        threshold = current[kind].min_confidence if kind in current and kind != UNKNOWN else 0.0
+        below = sum(1 for value in values if value < threshold)
+        rows.append({"type": kind, "tracks": tracks, "average": round(average, 3), "threshold": threshold,
+                     "below_threshold": below})  # fmt: skip
+    return rows
+

@@ -583,6 +583,15 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     return {variant: ratings for variant, ratings in rows}
 
 
+def confidence_by_type(home: Path) -> list[tuple[str, int, float, list[float]]]:
+    """Per type: tracks with feedback, their average updated confidence, and every value (for
+    counting those under a threshold)."""
+    with connect(home, read_only=True) as con:
+        return con.execute(
+            "SELECT type, count(*), avg(confidence), list(confidence) FROM track_confidence GROUP BY type ORDER BY type"
+        ).fetchall()
+
+
 def learned_confidence(home: Path, path: str) -> dict[str, float]:
     """The feedback-updated detection confidence of the track at ``path``, per type."""
     with connect(home, read_only=True) as con:

@@ -322,3 +322,6 @@ def test_undone_fixes_lower_a_tracks_confidence_until_it_is_mastered_as_unknown(
     assert state.type == "unknown" and state.profile_name == "unknown" and state.matched == ()
     rating.fix(home, track, "accept", "profile")  # a verdict on the unknown treatment from now on
     assert store.learned_confidence(home, str(state.path))["metal"] == pytest.approx(expected, abs=1e-3)
+    summary = {row["type"]: row for row in insights.confidence_summary(home)}
+    assert summary["metal"]["below_threshold"] == 1 and summary["metal"]["threshold"] == threshold
+    assert summary["unknown"]["below_threshold"] == 0  # it starts afresh under its new type

@@ -137,6 +137,7 @@ async def _every_panel_shows_its_data(home):
         effectiveness = trends.split("Fix effectiveness")[1].splitlines()
         vintage = next(line for line in effectiveness if line.strip().startswith("vintage"))
         assert "0.20" in vintage and "(10)" in vintage  # 2 of 10 vintage fixes accepted and kept
+        assert "Detection confidence after feedback" in trends
         await pilot.press("f5")
         versions = app.query_one("#versions", DataTable)
         assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1

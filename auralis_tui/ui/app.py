@@ -139,8 +139,8 @@ class AuralisApp(App):
         summaries = insights.type_summaries(self.home)
         monthly = insights.monthly_summary(self.home)
         distribution, versions = store.trend_rows(self.home)
-        fixes = insights.fix_effectiveness(self.home)
-        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions, fixes)))
+        fixes, confidences = insights.fix_effectiveness(self.home), insights.confidence_summary(self.home)
+        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions, fixes, confidences)))
         from ..learning import degradations
 
         self.post_message(Loaded("degradations", degradations(self.home)))
@@ -256,9 +256,9 @@ class AuralisApp(App):
             self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
             self.sub_title = f"{len(self.rows)} tracks"
         elif kind == "insights":
-            summaries, monthly, distribution, versions, fixes = data
+            summaries, *trends = data
             self.query_one(PatternsPanel).show(summaries)
-            self.query_one(TrendsPanel).show(monthly, distribution, versions, fixes)
+            self.query_one(TrendsPanel).show(*trends)
         elif kind == "profiles":
             self.query_one(ProfilesPanel).show(data)
         elif kind == "diff":

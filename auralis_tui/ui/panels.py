@@ -174,7 +174,10 @@ class TrendsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Loading trends…", id="trends-text")
 
-    def show(self, monthly: list[dict], distribution: list[tuple], versions: list[tuple], fixes: list[dict]) -> None:
+    def show(
+        self, monthly: list[dict], distribution: list[tuple], versions: list[tuple], fixes: list[dict],
+        confidences: list[dict],
+    ) -> None:  # fmt: skip
         lines = ["[b]Average rating per month[/b]"]
         for row in monthly:
             lines.append(f"  {row['month']} {row['type']:17.17s} {bar(row['average_rating'], 5, 20):20s} "
@@ -187,6 +190,11 @@ class TrendsPanel(VerticalScroll):
         for profile, version, count, average in versions:
             lines.append(f"  {profile:17.17s} {version:5s} {bar(average, 5, 20):20s} {average:.2f} ({count})")
         lines += _effectiveness_lines(fixes)
+        if confidences:
+            lines.append("\n[b]Detection confidence after feedback[/b] (below the threshold: mastered as unknown)")
+        for c in confidences:
+            lines.append(f"  {c['type']:17.17s} {bar(c['average'], 1, 16):16s} {c['average']:.2f} "
+                         f"({c['tracks']} tracks, {c['below_threshold']} below {c['threshold']:.2f})")  # fmt: skip
         self.query_one(Static).update("\n".join(lines) if monthly else "No ratings yet: rate tracks with 1–5.")
 
 
