@@ -187,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="profiles list | show NAME[@VER] | diff NAME@A NAME@B | history NAME | rollback NAME "
         "[--to VER] | learn NAME DIR | refine NAME [--accept]. `learn` fingerprints the reference tracks in DIR, "
         "folds them into NAME's detection statistics (exact combined mean/variance) and writes a new version. "
-        "`refine` proposes rescaled detection ranges from the fix effectiveness of NAME (below 0.4: 20 %% "
-        "wider; above 0.8: 10 %% narrower; at least 10 fix decisions) and writes them with --accept.",
+        "`refine` proposes rescaled detection ranges from the fix effectiveness of NAME (below 0.4: 20 % "
+        "wider; above 0.8: 10 % narrower; at least 10 fix decisions) and writes them with --accept.",
     )
     pr.add_argument("action", choices=("list", "show", "diff", "history", "rollback", "learn", "refine"))
     pr.add_argument("refs", nargs="*", metavar="NAME[@VER]")
