@@ -4,6 +4,8 @@ loop only updates widgets. Playback status is polled at 4 Hz."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker
 
 from .. import feedback, store
 from ..errors import AudioUnavailable
@@ -33,6 +36,31 @@ class Loaded(Message):
 class Failed(Message):
     what: str
     error: str
+
+
+class KeysFooter(Footer):
+    """The key bar, rebuilt only when the keys it shows change. Textual's footer rebuilds itself
+    on every focus change: 14 new widgets to mount and style, and the removed ones stay on the heap
+    (they watch the footer's ``compact``, and Textual drops such watchers only when it changes,
+    textual#6666), where every full garbage collection walked them again."""
+
+    _keys: tuple = ()
+
+    def shown_keys(self) -> tuple:
+        bindings = self.screen.active_bindings.values()
+        return tuple((binding.key, binding.description, on) for _, binding, on, _ in bindings if binding.show)
+
+    def compose(self) -> ComposeResult:
+        self._keys = self.shown_keys()
+        yield from super().compose()
+
+    def bindings_changed(self, screen) -> None:
+        if not self._bindings_ready or self.shown_keys() != self._keys:
+            super().bindings_changed(screen)
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self.mutate_reactive(Footer.compact)  # drops the removed keys' watchers
 
 
 class AuralisApp(App):
@@ -105,23 +133,30 @@ class AuralisApp(App):
                 yield SqlPanel()
         yield Input(placeholder="comment (e.g. 'a bit thin', 'harsh'), enter to keep, esc to cancel", id="comment")
         yield Static("", id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#comment", Input).display = False
         self.query_one("#tracks", DataTable).focus()
-        self.load_library()  # first: it is what the first frame shows; the rest follows it
+        self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
         if not self.want_audio:
             self.audio_message = "sound off (--no-audio)"
         self.set_interval(0.25, self.refresh_playing)
 
     def load_the_rest(self) -> None:
         """Once the library is on screen: insights, profiles and the audio output."""
-        self.load_mastering()
-        self.load_insights()
-        self.load_profiles()
+        started = [self.load_mastering(), self.load_insights(), self.load_profiles()]
         if self.want_audio:
-            self.open_player()
+            started.append(self.open_player())
+        self.freeze_heap_after(started)
+
+    @work(group="gc", exit_on_error=False)
+    async def freeze_heap_after(self, workers: list[Worker]) -> None:
+        """Once ``workers`` are done, exempt what start-up built (imported modules, the library:
+        ~120,000 long-lived objects in all) from garbage collection: each full collection walked
+        them again and stalled the event loop for 80-120 ms, typically on a panel's first visit."""
+        await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+        gc.freeze()
 
     # --- workers: slow work off the event loop --------------------------------------------------
 
