@@ -24,7 +24,8 @@ from . import confidence, feedback, patterns
 
 DB_NAME = "library.duckdb"
 BUSY_TIMEOUT_SECONDS = 30.0
-INGEST_MEMORY = "256MB"  # DuckDB spills to disk beyond this while ingesting the feedback log
+INGEST_MEMORY = "256MB"  # DuckDB spills to disk beyond this while ingesting a big part of the log
+BIG_INGEST_BYTES = 16 << 20
 
 TRACK_COLUMNS = (
     "path", "root", "size", "mtime", "artist", "album_artist", "album", "title", "track_number",
@@ -404,9 +405,11 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
             with open(log, "rb") as reader, open(source, "wb") as writer:
                 reader.seek(offset)
                 _copy_bytes(reader, writer, end - offset)
+        big = end - offset > BIG_INGEST_BYTES
         try:
-            con.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
-            con.execute("SET preserve_insertion_order = false")
+            if big:  # bounded memory; the process's instance outlives this ingest, so reset after
+                con.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
+                con.execute("SET preserve_insertion_order = false")
             con.execute("BEGIN")
             (added,) = con.execute(
                 f"INSERT INTO feedback_events SELECT {_INGEST_COLUMNS} FROM read_json(?, format = "
@@ -420,8 +423,9 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
             con.execute("ROLLBACK")
             raise
         finally:
-            con.execute("RESET memory_limit")  # the process's instance outlives this ingest
-            con.execute("RESET preserve_insertion_order")
+            if big:
+                con.execute("RESET memory_limit")
+                con.execute("RESET preserve_insertion_order")
             if source != log:
                 source.unlink(missing_ok=True)
     return end, skipped + lines - added
@@ -440,23 +444,17 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     """Update ``track_confidence`` with the new rows (not yet indexed), in time order; a track's
     first event starts it at the detection confidence recorded then. Only those first events and
     the verdicts (``confidence.VERDICTS_SQL``) are read, in batches."""
-    new = (
-        "FROM feedback_events WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL "
-        "AND confidence IS NOT NULL"
-    )
     con.execute(
-        "SELECT c.path, c.type, c.confidence FROM track_confidence c "
-        f"SEMI JOIN (SELECT DISTINCT track_path, type {new}) n ON n.track_path = c.path AND n.type = c.type"
+        "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, coalesce(c.confidence, n.confidence) "
+        "FROM (SELECT * FROM feedback_events WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL "
+        "AND confidence IS NOT NULL) n LEFT JOIN track_confidence c ON c.path = n.track_path AND c.type = n.type "
+        "QUALIFY row_number() OVER (PARTITION BY n.track_path, n.type ORDER BY n.timestamp) = 1 "
+        f"OR {confidence.VERDICTS_SQL} ORDER BY n.timestamp"
     )
-    values = {(path, kind): value for path, kind, value in con.fetchall()}
-    con.execute(
-        f"SELECT track_path, type, event, rating, fix_parameter, confidence {new} "
-        f"QUALIFY row_number() OVER (PARTITION BY track_path, type ORDER BY timestamp) = 1 "
-        f"OR {confidence.VERDICTS_SQL} ORDER BY timestamp"
-    )
+    values: dict[tuple[str, str], float] = {}
     while rows := con.fetchmany(batch):
-        for path, kind, event, rating, fix, recorded in rows:
-            values[path, kind] = confidence.updated(values.get((path, kind), recorded), event, rating, fix)
+        for path, kind, event, rating, fix, start in rows:  # start: known, else recorded with the event
+            values[path, kind] = confidence.updated(values.get((path, kind), start), event, rating, fix)
     if not values:
         return
     keys = list(values)
