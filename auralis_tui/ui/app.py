@@ -212,13 +212,15 @@ class AuralisApp(App):
         self.states.clear()
 
     def state_of(self, path: str | Path):
-        """What a rating records about ``path``: from the library's fingerprint when it has one."""
-        from .. import abtest, rating
+        """What a rating records about ``path``: from the library's fingerprint when it has one
+        (no database read, which could wait behind a loading panel)."""
+        from .. import abtest, personal, rating
 
         path = str(path)
         if path not in self.states:
             vector = self.fingerprints.get(path)
-            if vector is not None and self.mastering is not None:
+            if vector is not None:
+                self.mastering = self.mastering or personal.effective_profiles(self.home)  # before it loads
                 state = rating.state_from(Path(path), vector, *self.mastering, self.learned.get(path))
             else:
                 state = rating.track_state(self.home, path)
