@@ -125,8 +125,7 @@ def fix(
         raise feedback.FeedbackError(f"a fix event is one of {', '.join(feedback.FIX_EVENTS)}, not {event!r}")
     if event == "modify" and (parameter is None or delta is None):
         raise feedback.FeedbackError("a modify event needs the parameter and the delta it changed")
-    state = track_state(home, path)
-    store.sync_feedback(home)
+    state = track_state(home, path)  # it has ingested the log: the latest rating is known
     refers_to = refers_to or store.latest_rating_id(home, str(state.path))
     if refers_to is None:
         raise feedback.FeedbackError(f"{state.path.name} has no rating to answer yet: rate it first")
