@@ -457,17 +457,17 @@ def _since(text: str | None):
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from . import insights, store
+    from .learning import degradations
 
     home = _home(args)
     since = _since(args.since)
-    summaries = insights.type_summaries(home, since, args.kind)
-    monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
-    fixes = insights.fix_effectiveness(home, since)
-    confidences = insights.confidence_summary(home)
-    skipped = store.sync_feedback(home)
-    from .learning import degradations
-
-    warnings = degradations(home)
+    with store.session(home):  # every query below on one attach of the database
+        summaries = insights.type_summaries(home, since, args.kind)
+        monthly = insights.monthly_summary(home, since, args.kind) if args.monthly_summary else []
+        fixes = insights.fix_effectiveness(home, since)
+        confidences = insights.confidence_summary(home)
+        skipped = store.sync_feedback(home)
+        warnings = degradations(home)
     if args.json:
         data = {"types": [s.as_dict() for s in summaries], "fix_effectiveness": fixes, "confidence": confidences}
         data["degradations"] = [vars(d) for d in warnings]

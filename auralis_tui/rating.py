@@ -37,9 +37,10 @@ def track_state(home: Path, path: str | Path, use_personal: bool = True) -> Trac
     """Use the library's cached fingerprint when it is current, else analyse the file now."""
     path = Path(path).resolve()
     current, layer = personal.effective_profiles(home, use_personal)
-    cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
-    store.sync_feedback(home)  # the confidence folds in every event so far
-    learned = store.learned_confidence(home, str(path))
+    with store.session(home):  # three reads, one attach of the database
+        cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
+        store.sync_feedback(home)  # the confidence folds in every event so far
+        learned = store.learned_confidence(home, str(path))
     if cached is not None:
         return state_from(path, cached, current, layer, learned)
     from .analysis import analyze_file  # decoding and the chain: only for files the library lacks
