@@ -11,7 +11,8 @@ from __future__ import annotations
 LIMITS = (0.1, 0.99)
 #: The events :func:`updated` acts on, as a SQL predicate over ``feedback_events``.
 VERDICTS_SQL = (
-    "(event IN ('accept', 'reject') OR event = 'rating' AND rating = 5 OR event = 'undo' AND fix_parameter IS NOT NULL)"
+    "(event IN ('accept', 'reject') OR event = 'rating' AND rating = 5 AND heard = 'mastered'"
+    " OR event = 'undo' AND fix_parameter IS NOT NULL)"
 )
 
 

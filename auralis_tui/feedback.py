@@ -23,6 +23,7 @@ SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
 EVENTS = ("rating", "accept", "reject", "undo", "modify")
 FIX_EVENTS = EVENTS[1:]
+HEARD = ("mastered", "original")  # what a rating was given to: the mastering, or the original (A/B key)
 WHOLE_FIX = "profile"  # ``fix.parameter`` of a decision about the whole applied mastering
 
 #: Every field of a line and its DuckDB type: the log's schema, used by readers in SQL.
@@ -47,6 +48,7 @@ DUCKDB_COLUMNS: dict[str, str] = {
     "test_id": "VARCHAR",
     "fix": "STRUCT(parameter VARCHAR, delta DOUBLE)",  # fix events: the change concerned
     "refers_to": "VARCHAR",  # fix events: id of the rating they answer
+    "heard": "VARCHAR",  # one of HEARD; absent on lines written before it existed, which were mastered
 }
 APPLIED_KEYS = ("bass_db", "mid_db", "treble_db", "width", "target_lufs", "ceiling_dbtp")
 
@@ -128,6 +130,9 @@ def problem_with(record: object) -> str | None:
         return "a rating event needs a rating"
     if rating is not None and (isinstance(rating, bool) or rating not in (1, 2, 3, 4, 5)):
         return f"rating must be a whole number from 1 to 5, not {rating!r}"
+    heard = record.get("heard")
+    if heard is not None and heard not in HEARD:
+        return f"heard must be one of {', '.join(HEARD)}, not {heard!r}"
     confidence = record.get("confidence")
     if confidence is not None and not (isinstance(confidence, int | float) and 0.0 <= confidence <= 1.0):
         return f"confidence must be between 0 and 1, not {confidence!r}"
@@ -142,7 +147,8 @@ VALID_SQL = f"""id IS NOT NULL AND id <> '' AND timestamp IS NOT NULL
     AND (coalesce(json_type(rating), 'NULL') = 'NULL'
          OR json_type(rating) = 'UBIGINT' AND rating::INTEGER BETWEEN 1 AND 5)
     AND (coalesce(json_type(confidence), 'NULL') = 'NULL'
-         OR json_type(confidence) IN ('UBIGINT', 'DOUBLE') AND confidence::DOUBLE BETWEEN 0 AND 1)"""
+         OR json_type(confidence) IN ('UBIGINT', 'DOUBLE') AND confidence::DOUBLE BETWEEN 0 AND 1)
+    AND (heard IS NULL OR heard IN ({", ".join(f"'{h}'" for h in HEARD)}))"""
 
 
 # --- writing -----------------------------------------------------------------------------------

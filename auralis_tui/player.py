@@ -22,7 +22,8 @@ from engine.master import StreamingMaster, loudness_gain_db
 from engine.model import MasterParams
 
 from .errors import AudioUnavailable
-from .rating import TrackState, track_state
+from .rating import TrackState
+from .treatments import Treatments
 
 BLOCK = 2048
 RING_BLOCKS = 8  # ≈ 0.34 s ahead at 48 kHz
@@ -101,6 +102,11 @@ class Status:
     message: str = ""
     info: TrackState | None = None
 
+    @property
+    def heard(self) -> str:
+        """What the listener hears now: "original" after the A/B key switched to it, else "mastered"."""
+        return "original" if self.mastered is False else "mastered"
+
 
 class Player:
     """One output stream, a play list, and a feeder thread that keeps the ring filled."""
@@ -114,8 +120,8 @@ class Player:
         state_for: Callable[[Path], TrackState] | None = None,
     ) -> None:
         self.home = home
-        #: What a track is and how to master it; the app passes one that knows about A/B tests.
-        self.state_for = state_for or (lambda path: track_state(home, path, use_personal))
+        #: How a track is mastered when it starts (treatments.py; the app passes the one it shares).
+        self.state_for = state_for or Treatments(home, use_personal).start
         self.device = resolve_device(device)
         self.use_personal = use_personal
         self.match_loudness = match_loudness
@@ -175,11 +181,15 @@ class Player:
             self._lock.notify_all()
 
     def seek(self, seconds: float, relative: bool = False) -> None:
+        """Move within the current track; a paused track stays paused."""
         with self._lock:
             if self._status.track is None:
                 return
+            paused = self._status.state == "paused"
             target = self._status.position + seconds if relative else seconds
             self._start(self._status.track, min(max(0.0, target), max(0.0, self._status.duration - 0.05)))
+            if paused:
+                self._status.state = "paused"
 
     def next(self) -> None:
         with self._lock:

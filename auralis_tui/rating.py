@@ -81,7 +81,10 @@ def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, learne
 
 
 def event_line(state: TrackState, event: str = "rating", when: datetime | None = None, **fields: object) -> dict:
-    """A complete feedback line about ``state``'s track (not yet written)."""
+    """A complete feedback line about ``state``'s track (not yet written). A rating says what it
+    was given to (``heard``): the mastering unless the listener switched to the original."""
+    if event == "rating":
+        fields.setdefault("heard", "mastered")
     return feedback.make_event(
         event,
         track_path=state.path,
@@ -104,12 +107,14 @@ def record(home: Path, state: TrackState, event: str = "rating", **fields: objec
     return line
 
 
-def rate(home: Path, path: str | Path, rating: int, comment: str = "") -> tuple[dict, TrackState]:
+def rate(
+    home: Path, path: str | Path, rating: int, comment: str = "", heard: str = "mastered"
+) -> tuple[dict, TrackState]:
     """Record a 1–5 rating (and optional comment) for the file at ``path``."""
     if rating not in (1, 2, 3, 4, 5):
         raise feedback.FeedbackError(f"rating must be a whole number from 1 to 5, not {rating}")
     state = track_state(home, path)
-    return record(home, state, rating=rating, comment=comment.strip()), state
+    return record(home, state, rating=rating, comment=comment.strip(), heard=heard), state
 
 
 def fix(

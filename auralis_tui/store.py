@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -59,7 +60,9 @@ CREATE TABLE IF NOT EXISTS feedback_events (
     type VARCHAR, confidence DOUBLE, philosophy VARCHAR, rating INTEGER, comment VARCHAR,
     bass_db DOUBLE, mid_db DOUBLE, treble_db DOUBLE, width DOUBLE, target_lufs DOUBLE, ceiling_dbtp DOUBLE,
     profile VARCHAR, profile_version VARCHAR, personal_version VARCHAR, variant VARCHAR, test_id VARCHAR,
-    fix_parameter VARCHAR, fix_delta DOUBLE, refers_to VARCHAR, fingerprint JSON,
+    fix_parameter VARCHAR, fix_delta DOUBLE, refers_to VARCHAR,
+    heard VARCHAR,     -- what a rating was given to: 'mastered' or 'original' (feedback.HEARD)
+    fingerprint JSON,
     wants VARCHAR[],   -- keyword mentions of the comment: "bass_db+", "treble_db-", …
     phrases VARCHAR[]  -- the same with the words used: "bass_db+|thin"
 );
@@ -69,7 +72,7 @@ CREATE TABLE IF NOT EXISTS track_confidence (path VARCHAR, type VARCHAR, confide
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
@@ -77,16 +80,26 @@ CREATE OR REPLACE VIEW feedback AS SELECT * FROM feedback_events;
 -- an undo without a fix parameter withdraws the rating it refers to ("undo last rating")
 CREATE OR REPLACE VIEW ratings AS SELECT * FROM feedback_events WHERE event = 'rating' AND id NOT IN (
     SELECT refers_to FROM feedback_events WHERE event = 'undo' AND fix_parameter IS NULL AND refers_to IS NOT NULL);
+-- the ratings given to the mastering (not to the original, heard with the A/B key): all learning uses these
+CREATE OR REPLACE VIEW mastered_ratings AS SELECT * FROM ratings WHERE heard = 'mastered';
+-- per type, the average rating of the mastered and of the original sound: does the mastering help?
+CREATE OR REPLACE VIEW heard_comparison AS
+    SELECT coalesce(type, 'unknown') AS type,
+           count(*) FILTER (heard = 'mastered') AS mastered_ratings,
+           round(avg(rating) FILTER (heard = 'mastered'), 3) AS mastered_average,
+           count(*) FILTER (heard = 'original') AS original_ratings,
+           round(avg(rating) FILTER (heard = 'original'), 3) AS original_average
+    FROM ratings GROUP BY ALL ORDER BY type;
 CREATE OR REPLACE VIEW ratings_monthly AS
     SELECT strftime(timestamp, '%Y-%m') AS month, coalesce(type, 'unknown') AS type, count(*) AS ratings,
            round(avg(rating), 3) AS average_rating, round(avg(confidence), 3) AS average_confidence
-    FROM ratings GROUP BY ALL ORDER BY month, type;
+    FROM mastered_ratings GROUP BY ALL ORDER BY month, type;
 CREATE OR REPLACE VIEW rating_distribution AS
     SELECT type, rating, count(*) AS ratings FROM ratings GROUP BY ALL ORDER BY type, rating;
 CREATE OR REPLACE VIEW profile_satisfaction AS
     SELECT profile, profile_version, count(*) AS ratings, round(avg(rating), 3) AS average_rating,
            min(timestamp) AS first_rated, max(timestamp) AS last_rated
-    FROM ratings GROUP BY ALL ORDER BY profile, first_rated;
+    FROM mastered_ratings GROUP BY ALL ORDER BY profile, first_rated;
 CREATE OR REPLACE VIEW fix_events AS
     SELECT * FROM feedback_events WHERE event IN ('accept', 'reject', 'modify')
         OR event = 'undo' AND fix_parameter IS NOT NULL;
@@ -96,7 +109,7 @@ CREATE OR REPLACE VIEW fix_events AS
 CREATE OR REPLACE MACRO fix_effectiveness_since(start) AS TABLE
     WITH f AS (SELECT * FROM fix_events WHERE timestamp >= start),
     -- only the ratings the fixes touch: the joins stay small however many ratings there are
-    touched AS (SELECT id, track_path, timestamp, rating FROM ratings WHERE track_path IN (SELECT track_path FROM f)),
+    touched AS (SELECT id, track_path, timestamp, rating FROM mastered_ratings WHERE track_path IN (SELECT track_path FROM f)),
     fixes AS (
         SELECT coalesce(f.type, 'unknown') AS type, f.fix_parameter AS parameter, f.event,
                CASE WHEN f.event IN ('accept', 'modify') THEN next.rating - answered.rating END AS gain
@@ -122,6 +135,10 @@ CREATE OR REPLACE VIEW track_ratings AS
            arg_max(rating, timestamp) AS last_rating, max(timestamp) AS last_rated
     FROM ratings GROUP BY track_path;
 """
+
+
+#: The documented views, in the order they are defined: the one list the SQL panel and docs show.
+VIEW_NAMES = tuple(re.findall(r"CREATE OR REPLACE VIEW (\w+)", _VIEWS))
 
 
 class StoreError(RuntimeError):
@@ -238,6 +255,7 @@ def _ensure_schema(con) -> None:
     except duckdb.CatalogException:  # a new database file
         current = None
     if current != SCHEMA_VERSION:
+        con.execute("DROP TABLE IF EXISTS feedback_events")  # derived from the log: its columns may have changed
         con.execute(_SCHEMA)
         con.execute(_VIEWS)
         con.execute("DELETE FROM feedback_ingest")  # derived tables may be new: ingest the log again
@@ -362,7 +380,8 @@ _INGEST_COLUMNS = """
     id, timestamp, event, track, track_path, detected_type, confidence::DOUBLE, philosophy, rating::INTEGER, comment,
     parameters_applied.bass_db, parameters_applied.mid_db, parameters_applied.treble_db, parameters_applied.width,
     parameters_applied.target_lufs, parameters_applied.ceiling_dbtp, profile.name, profile.version,
-    personal_version, variant, test_id, fix.parameter, fix.delta, refers_to, fingerprint, NULL, NULL
+    personal_version, variant, test_id, fix.parameter, fix.delta, refers_to, coalesce(heard, 'mastered'), fingerprint,
+    NULL, NULL
 """
 
 
@@ -509,7 +528,7 @@ def rating_tallies(
         args = [*args, *heard_under]
     low, unsure = patterns.LOW_RATING, patterns.LOW_CONFIDENCE
     with connect(home, read_only=True) as con:
-        base = f"FROM ratings WHERE true {where}"
+        base = f"FROM mastered_ratings WHERE true {where}"
         summary = con.execute(
             f"SELECT coalesce(type, 'unknown'), count(*), count(*) FILTER (trim(coalesce(comment, '')) <> ''), "
             f"avg(rating), avg(confidence), count(*) FILTER (rating <= {low}), "
@@ -575,7 +594,7 @@ def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     """Ratings given during an A/B test, per variant."""
     with connect(home, read_only=True) as con:
         rows = con.execute(
-            "SELECT variant, list(rating ORDER BY timestamp) FROM ratings WHERE test_id = ? GROUP BY variant",
+            "SELECT variant, list(rating ORDER BY timestamp) FROM mastered_ratings WHERE test_id = ? GROUP BY variant",
             [test_id],
         ).fetchall()
     return {variant: ratings for variant, ratings in rows}
@@ -607,7 +626,7 @@ def version_ratings(home: Path) -> dict[tuple[str, str], list[int]]:
     """Ratings per (profile, version), in one query."""
     with connect(home, read_only=True) as con:
         rows = con.execute(
-            "SELECT profile, profile_version, list(rating) FROM ratings GROUP BY profile, profile_version"
+            "SELECT profile, profile_version, list(rating) FROM mastered_ratings GROUP BY profile, profile_version"
         ).fetchall()
     return {(profile, version): ratings for profile, version, ratings in rows}
 
