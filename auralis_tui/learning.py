@@ -38,9 +38,7 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
     version with ``to_base``. The reason names the evidence.
     """
     layer = personal.current(home)
-    heard = (profiles.current_version(home, kind), layer.version if layer else None)
-    (summary,) = insights.type_summaries(home, kind=kind, heard_under=heard) or [None]
-    recommendations = [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
+    heard, summary, recommendations = _recommended_now(home, kind, layer)
     if not recommendations:
         samples = summary.samples if summary else 0
         raise ProfileError(
@@ -64,6 +62,21 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
         return Applied("personal layer", "(dry run)", changes, reason)
     saved = personal.save(home, {"adjust": {kind: new}}, reason, set(profiles.names(home)))
     return Applied("personal layer", saved.version, changes, reason)
+
+
+def _recommended_now(home: Path, kind: str, layer) -> tuple[tuple, object, list]:
+    """The mastering in use for ``kind`` (profile version, personal version), the summary of the
+    ratings given to it, and its parameter recommendations."""
+    heard = (profiles.current_version(home, kind), layer.version if layer else None)
+    (summary,) = insights.type_summaries(home, kind=kind, heard_under=heard) or [None]
+    return heard, summary, [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
+
+
+def applicable_patterns(home: Path, kinds: Sequence[str]) -> dict[str, list]:
+    """Per type of ``kinds``, the recommendations :func:`apply_patterns` would apply now."""
+    layer = personal.current(home)
+    found = {kind: _recommended_now(home, kind, layer)[2] for kind in kinds}
+    return {kind: recommendations for kind, recommendations in found.items() if recommendations}
 
 
 # --- profile refinement from fix effectiveness ------------------------------------------------

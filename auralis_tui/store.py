@@ -109,7 +109,8 @@ CREATE OR REPLACE VIEW fix_events AS
 CREATE OR REPLACE MACRO fix_effectiveness_since(start) AS TABLE
     WITH f AS (SELECT * FROM fix_events WHERE timestamp >= start),
     -- only the ratings the fixes touch: the joins stay small however many ratings there are
-    touched AS (SELECT id, track_path, timestamp, rating FROM mastered_ratings WHERE track_path IN (SELECT track_path FROM f)),
+    touched AS (SELECT id, track_path, timestamp, rating FROM mastered_ratings
+                WHERE track_path IN (SELECT track_path FROM f)),
     fixes AS (
         SELECT coalesce(f.type, 'unknown') AS type, f.fix_parameter AS parameter, f.event,
                CASE WHEN f.event IN ('accept', 'modify') THEN next.rating - answered.rating END AS gain
@@ -568,8 +569,9 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, coalesce(c.confidence, t.confidence) "
-            "AS confidence, c.confidence AS learned_confidence, t.error, r.last_rating, "
+            "SELECT t.path, t.title, t.artist, t.album, t.disc_number, t.track_number, t.duration, t.type, "
+            "coalesce(c.confidence, t.confidence) AS confidence, c.confidence AS learned_confidence, t.error, "
+            "r.last_rating, "
             "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "
             "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
             "LEFT JOIN track_confidence c ON c.path = t.path AND c.type = t.type WHERE NOT t.missing "
@@ -588,6 +590,14 @@ def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
             "SELECT profile, profile_version, ratings, average_rating FROM profile_satisfaction"
         ).fetchall()
     return distribution, versions
+
+
+def heard_comparison(home: Path) -> list[dict]:
+    """Rows of ``heard_comparison``: per type, mastered vs original average rating."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute("SELECT * FROM heard_comparison")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
