@@ -138,8 +138,8 @@ CREATE OR REPLACE VIEW track_ratings AS
 """
 
 
-#: The documented views, in the order they are defined: the one list the SQL panel and docs show.
-VIEW_NAMES = tuple(re.findall(r"CREATE OR REPLACE VIEW (\w+)", _VIEWS))
+#: What `auralis sql` and the SQL panel offer: the tracks table, then every view in the order defined.
+VIEW_NAMES = ("tracks", *re.findall(r"CREATE OR REPLACE VIEW (\w+)", _VIEWS))
 
 
 class StoreError(RuntimeError):

@@ -51,6 +51,26 @@ def sink(tmp_path) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> Path:
+    """The demo library and its six months of feedback, built once per test run."""
+    from auralis_tui.demo import build_demo
+
+    home = tmp_path_factory.mktemp("ui") / "demo"
+    build_demo(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home, tmp_path) -> Path:
+    """A private copy of the demo home (ratings written by one test never reach another)."""
+    import shutil
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_home, copy, symlinks=True)
+    return copy
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -22,7 +22,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from .. import feedback, store
@@ -35,6 +35,7 @@ from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesP
 from .screens import CommentBox, Confirm, Help
 
 VOLUME_STEP = 0.05
+OPENING = "opening the audio device…"
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class AuralisApp(App):
         self.treatments = Treatments(home)
         self.last_rated: dict | None = None
         self.pending_comment = ""
-        self.audio_message = "" if audio else "sound off (--no-audio)"
+        self.pending_play: msg.PlayRequested | None = None
+        self.audio_message = OPENING if audio else "sound off (--no-audio)"
         self.insights_stale = False
         self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
         self._started = False
@@ -124,7 +126,7 @@ class AuralisApp(App):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.panel(LibraryPanel).focus_first()
+        self.panel(LibraryPanel).opened()
         self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
         self.set_interval(0.25, self.refresh_playing)
 
@@ -216,17 +218,24 @@ class AuralisApp(App):
 
     @on(msg.PlayerReady)
     def _player_ready(self, message: msg.PlayerReady) -> None:
-        self.player = message.player
+        self.player, self.audio_message = message.player, ""
+        if self.pending_play:  # enter was pressed while the device was opening
+            self._play(self.pending_play)
 
     @on(msg.AudioOff)
     def _audio_off(self, message: msg.AudioOff) -> None:
         self.audio_message = message.reason
+        self.pending_play = None
 
     @on(msg.PlayRequested)
     def _play(self, message: msg.PlayRequested) -> None:
         if self.player is None:
-            self.notify(self.audio_message or "no sound yet", severity="warning")
+            if self.want_audio and self.audio_message == OPENING:
+                self.pending_play = message  # played as soon as the device is open
+            else:
+                self.notify(self.audio_message or "no sound", severity="warning")
             return
+        self.pending_play = None
         self.player.load(message.paths)
         self.player.play(message.index)
 
@@ -285,10 +294,14 @@ class AuralisApp(App):
     @on(TabbedContent.TabActivated)
     def _panel_opened(self, event: TabbedContent.TabActivated) -> None:
         """Keys go to the panel on screen; Patterns and Trends catch up on new ratings."""
-        event.pane.query_one(".panel").focus_first()
+        event.pane.query_one(".panel").opened()
         if event.pane.id in ("patterns", "trends") and self.insights_stale:
             self.insights_stale = False
             self.load_insights()
+
+    @on(DataTable.RowHighlighted, "#tracks")
+    def _row_moved(self, _event: DataTable.RowHighlighted) -> None:
+        self.refresh_playing()  # the status line names the new rating target at once
 
     def title_of(self, path: str | Path) -> str:
         row = self.panel(LibraryPanel).by_path.get(str(path))

@@ -94,7 +94,7 @@ class LibraryPanel(Vertical):
     def on_mount(self) -> None:
         self.query_one(FilterBox).display = False
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
         self.query_one("#tracks").focus()
 
     def action_filter(self) -> None:
@@ -109,7 +109,7 @@ class LibraryPanel(Vertical):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self, event: Input.Submitted) -> None:
         event.input.display = bool(event.value)
-        self.focus_first()
+        self.opened()
 
     @on(Table.RowSelected, "#tracks")
     def _play(self, event: Table.RowSelected) -> None:

@@ -34,7 +34,7 @@ class PatternsPanel(Vertical):
         table.add_column("Type", key="type")
         table.add_column("Change (enter applies it to your personal layer)", key="change")
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
         table = self.query_one(Table)
         (table if table.row_count else self.query_one(Scroller)).focus()
 
@@ -45,6 +45,8 @@ class PatternsPanel(Vertical):
             changes = ", ".join(f"{r.parameter} {r.midpoint:+.2f}" for r in recommendations)
             table.add_row(kind, changes, key=kind)
         table.display = table.row_count > 0
+        if table.row_count and self.query_one(Scroller).has_focus:  # it came while the panel was open
+            table.focus()
         text = self.query_one("#patterns-text", Static)
         if not summaries:
             text.update("No ratings yet: rate tracks with 1–5.")

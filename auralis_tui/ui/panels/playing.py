@@ -18,7 +18,7 @@ class PlayingPanel(Scroller):
     def compose(self) -> ComposeResult:
         yield Static(IDLE, id="now")
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
         self.focus()
 
     def show(self, status, title: str, rated: dict | None, comment: str) -> None:

@@ -41,10 +41,9 @@ class ProfilesPanel(Horizontal):
         for column in ("Profile", "Ver", "Reason"):
             table.add_column(column, key=column.lower())
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
+        """On screen: take the keys and read the versions again (a change may have made one)."""
         self.query_one(Table).focus()
-
-    def on_show(self) -> None:
         self.load()
 
     @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)

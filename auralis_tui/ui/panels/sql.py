@@ -21,7 +21,7 @@ class SqlPanel(Vertical):
         yield Static("Views: " + ", ".join(store.VIEW_NAMES), id="sql-status")
         yield DataTable(id="sql-result", zebra_stripes=True)
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
         self.query_one("#sql-query", Input).focus()
 
     @on(Input.Submitted, "#sql-query")

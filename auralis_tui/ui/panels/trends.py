@@ -15,7 +15,7 @@ class TrendsPanel(Scroller):
     def compose(self) -> ComposeResult:
         yield Static("Loading trends…", id="trends-text")
 
-    def focus_first(self) -> None:
+    def opened(self) -> None:
         self.focus()
 
     def show(
