@@ -30,7 +30,7 @@ from ..errors import AudioUnavailable
 from ..treatments import Treatments
 from . import messages as msg
 from .commands import AuralisCommands
-from .format import safe, stars
+from .format import safe
 from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesPanel, TrendsPanel
 from .screens import CommentBox, Confirm, Help
 
@@ -245,7 +245,7 @@ class AuralisApp(App):
         if line["event"] == "rating":
             self.last_rated = line
             title = self.title_of(line["track_path"])
-            self.notify(f"{stars(line['rating'])} {safe(title)} · {line['heard']} — saved", timeout=3)
+            self.notify(f"{feedback.stars(line['rating'])} {safe(title)} · {line['heard']} — saved", timeout=3)
             self.panel(LibraryPanel).show_rating(line["track_path"], line["rating"])
         else:
             self.notify(f"{line['event']} recorded", timeout=3)

@@ -7,12 +7,7 @@ import re
 from rich.text import Text
 from textual.markup import escape
 
-STARS = {n: "★" * n + "☆" * (5 - n) for n in range(1, 6)}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def stars(rating: int | None) -> str:
-    return STARS.get(rating or 0, "")
 
 
 def bar(value: float, full: float, width: int = 20) -> str:

@@ -12,7 +12,8 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import Input
 
-from ..format import cell, minutes, stars
+from ...feedback import stars
+from ..format import cell, minutes
 from ..messages import PlayRequested
 from .keys import Table
 

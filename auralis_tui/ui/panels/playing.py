@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ..format import bar, minutes, safe, stars
+from ...feedback import stars
+from ..format import bar, minutes, safe
 from .keys import Scroller
 
 IDLE = "Nothing playing. Select a track in the Library (F1) and press enter."

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ..format import bar, stars
+from ...feedback import stars
+from ..format import bar
 from .keys import Scroller
 
 
