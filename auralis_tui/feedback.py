@@ -95,7 +95,10 @@ def make_event(
     when: datetime | None = None,
     **extra: object,
 ) -> dict:
-    """A complete, validated event line (as a dict) with a fresh id and timestamp."""
+    """A complete, validated event line (as a dict) with a fresh id and timestamp. A rating says
+    what it was given to (``heard``): the mastering unless the listener switched to the original."""
+    if event == "rating":
+        extra.setdefault("heard", "mastered")
     record = {
         "schema": SCHEMA_VERSION,
         "id": uuid.uuid4().hex,

@@ -81,10 +81,7 @@ def _state(path: Path, fp: Fingerprint, detection, profiles: dict, layer, learne
 
 
 def event_line(state: TrackState, event: str = "rating", when: datetime | None = None, **fields: object) -> dict:
-    """A complete feedback line about ``state``'s track (not yet written). A rating says what it
-    was given to (``heard``): the mastering unless the listener switched to the original."""
-    if event == "rating":
-        fields.setdefault("heard", "mastered")
+    """A complete feedback line about ``state``'s track (not yet written)."""
     return feedback.make_event(
         event,
         track_path=state.path,

@@ -465,7 +465,8 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     first event starts it at the detection confidence recorded then. Only those first events and
     the verdicts (``confidence.VERDICTS_SQL``) are read, in batches."""
     con.execute(
-        "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, coalesce(c.confidence, n.confidence) "
+        "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, n.heard, "
+        "coalesce(c.confidence, n.confidence) "
         "FROM (SELECT * FROM feedback_events WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL "
         "AND confidence IS NOT NULL) n LEFT JOIN track_confidence c ON c.path = n.track_path AND c.type = n.type "
         "QUALIFY row_number() OVER (PARTITION BY n.track_path, n.type ORDER BY n.timestamp) = 1 "
@@ -473,8 +474,8 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     )
     values: dict[tuple[str, str], float] = {}
     while rows := con.fetchmany(batch):
-        for path, kind, event, rating, fix, start in rows:  # start: known, else recorded with the event
-            values[path, kind] = confidence.updated(values.get((path, kind), start), event, rating, fix)
+        for path, kind, event, rating, fix, heard, start in rows:  # start: known, else recorded with the event
+            values[path, kind] = confidence.updated(values.get((path, kind), start), event, rating, fix, heard)
     if not values:
         return
     keys = list(values)

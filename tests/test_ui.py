@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import subprocess
 import sys
 
@@ -16,17 +15,9 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from auralis_tui import feedback, store
 from auralis_tui.ui.app import AuralisApp
 
+from keysession import run_session, settle
+
 PANES = ("library", "playing", "patterns", "trends", "profiles", "sql")
-
-
-async def settle(pilot) -> None:
-    """Wait until no worker runs and none starts during a short pause (loads chain into others)."""
-    quiet = 0
-    while quiet < 2:
-        busy = any(worker.is_running for worker in pilot.app.workers)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
-        quiet = 0 if busy else quiet + 1
 
 
 async def until(pilot, condition, what: str, seconds: float = 60.0):
@@ -251,47 +242,8 @@ async def _tags_are_shown_as_written(home):
         assert app.is_running and app._exception is None
 
 
-#: Keys of a random session: every single-key action, movement, panels, boxes and dialogs (q,
-#: which quits, and ctrl+p, whose commands run actions by name, are left out).
-SESSION_KEYS = [*"12345acuyxzndmrgGjkRes", "space", "slash", "question_mark", "plus", "minus", "left", "right",
-                "up", "down", "enter", "escape", "tab", "backspace", "home", "end", "pageup", "pagedown",
-                *[f"f{n}" for n in range(1, 7)]]  # fmt: skip
-PRINTABLE_NAMES = ("space", "slash", "question_mark", "plus", "minus")
-#: What each key may write to the log, when it reaches its action.
-WRITES = {**{str(n): "rating" for n in range(1, 6)}, "u": "undo", "y": "accept", "x": "reject", "z": "undo"}
-
-
 def test_a_random_key_session_reaches_only_shown_actions(home):
-    run(_random_key_session(home, random.Random(20261130), 200))
-
-
-async def _random_key_session(home, draw: random.Random, presses: int):
-    app = AuralisApp(home, audio=False)
-    ran: list[str] = []
-    real_run_action = app.run_action
-
-    async def recorded(action, default_namespace=None):
-        ran.append(action if isinstance(action, str) else repr(action))
-        return await real_run_action(action, default_namespace)
-
-    app.run_action = recorded
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        for _ in range(presses):
-            key = draw.choice(SESSION_KEYS)
-            typing = isinstance(app.focused, Input) and (len(key) == 1 or key in PRINTABLE_NAMES)
-            shown = {binding.action for _, bindings in app.screen._binding_chain
-                     for binding in bindings.key_to_bindings.get(key, [])}  # fmt: skip
-            first, lines = len(ran), len(feedback.read_log(home).events)
-            await pilot.press(key)
-            await settle(pilot)
-            assert app.is_running and app._exception is None, f"{key} crashed the app"
-            done = ran[first:]
-            assert all(action in shown for action in done), f"{key} ran {done}, the focused chain shows {shown}"
-            written = [line["event"] for line in feedback.read_log(home).events[lines:]]
-            if typing:
-                assert not done and not written, f"{key} typed into a box reached {done} / wrote {written}"
-            assert written in ([], [WRITES.get(key)]), f"{key} wrote {written}"
+    assert run_session(home, seed=20261130, presses=200) == []
 
 
 PANEL_KEYS = {"library": None, "playing": "f2", "patterns": "f3", "trends": "f4", "profiles": "f5", "sql": "f6"}
@@ -334,6 +286,7 @@ PLAYING = """
 import asyncio, sys
 from pathlib import Path
 from auralis_tui.ui.app import AuralisApp
+from keysession import run_session, settle
 
 async def until(pilot, condition):
     for _ in range(3000):
