@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# No animations in the app under test: a snapshot taken while the tab underline still slides
+# would depend on the machine's load (read by Textual when first imported, so set here).
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 
 def sine(freq: float, seconds: float, rate: int, dbfs: float = -20.0, phase: float = 0.0) -> np.ndarray:

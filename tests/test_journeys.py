@@ -67,6 +67,10 @@ def test_f_keys_switch_from_every_panel_to_every_other(app):
             app.wait_for(MARKERS[start])
             app.keys(target)
             app.wait_for(MARKERS[target])
+    app.keys("F2", "F5", "F1", "F3", "F6", "F4")  # as fast as tmux types them: the last one wins
+    app.wait_for(MARKERS["F4"])
+    app.keys("F3", "F1")
+    app.wait_for(MARKERS["F1"])
 
 
 def test_library_columns_fit_the_terminal(home):

@@ -74,7 +74,7 @@ def test_one_key_rollback_in_the_app(changed):
                 await app.workers.wait_for_complete()
                 await pilot.pause(0.1)
             assert app.degraded and any("rated worse" in n.message for n in app._notifications)
-            await pilot.press("R")
+            await pilot.press("R", "y")  # R asks before it rolls back
             for _ in range(3):
                 await app.workers.wait_for_complete()
                 await pilot.pause(0.1)

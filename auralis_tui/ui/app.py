@@ -49,6 +49,16 @@ class Target:
     playing: bool
 
 
+class Pane(TabPane):
+    """A panel's tab pane. Focus moving into it never switches tabs (Textual's TabPane asks for
+    that): a panel focuses its widget as it opens, and that late request used to pull the app
+    back to it when the next F-key had already switched on (F1 then F2 stayed on Library)."""
+
+    @on(TabPane.Focused)
+    def _keep_the_open_tab(self, event: TabPane.Focused) -> None:
+        event.stop()
+
+
 class KeysFooter(Footer):
     """The key bar, rebuilt only when the keys it shows change. Textual's footer rebuilds itself
     on every focus change: 14 new widgets to mount and style, and the removed ones stay on the heap
@@ -120,7 +130,7 @@ class AuralisApp(App):
         yield Header()
         with TabbedContent(initial="library"):
             for n, (pane, title, panel) in enumerate(PANELS, 1):
-                with TabPane(f"{title} [dim]F{n}[/dim]", id=pane):
+                with Pane(f"{title} [dim]F{n}[/dim]", id=pane):
                     yield panel(classes="panel")
         yield Static("", id="status")
         yield KeysFooter()
