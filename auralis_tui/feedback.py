@@ -180,7 +180,8 @@ def _sql_text(expr: str) -> str:
 
 
 def _sql_number(expr: str) -> str:
-    return f"(json_type({expr}) IN ('UBIGINT', 'BIGINT', 'DOUBLE') AND abs(try_cast({expr} AS DOUBLE)) <= {NUMBER_LIMIT:.0f})"
+    number = f"json_type({expr}) IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
+    return f"({number} AND abs(try_cast({expr} AS DOUBLE)) <= {NUMBER_LIMIT:.0f})"
 
 
 def _sql_optional(expr: str, check: str) -> str:
@@ -211,7 +212,9 @@ VALID_SQL = " AND ".join(
         f"json_type(event) = 'VARCHAR' AND event->>'$' IN {_sql_in(EVENTS)}",
         f"regexp_full_match({_ts}, '{_TIMESTAMP}')",
         f"{SQL_TIMESTAMP} IS NOT NULL",
-        _sql_optional("schema", f"json_type(schema) IN ('UBIGINT', 'BIGINT') AND try_cast(schema AS BIGINT) = {SCHEMA_VERSION}"),
+        _sql_optional(
+            "schema", f"json_type(schema) IN ('UBIGINT', 'BIGINT') AND try_cast(schema AS BIGINT) = {SCHEMA_VERSION}"
+        ),
         *(_sql_text(name) for name in _TEXT_FIELDS),
         "CASE WHEN event->>'$' = 'rating' THEN json_type(rating) IN ('UBIGINT', 'BIGINT') "
         "AND try_cast(rating AS BIGINT) BETWEEN 1 AND 5 ELSE coalesce(json_type(rating), 'NULL') = 'NULL' END",
@@ -220,7 +223,10 @@ VALID_SQL = " AND ".join(
             _sql_optional(name, f"json_type({name}) = 'OBJECT' AND {_all_numbers.format(name, _sql_number('v'))}")
             for name in _NUMBER_MAPS
         ),
-        _sql_optional("profile", f"json_type(profile) = 'OBJECT' AND {_sql_text(_PROFILE_NAME)} AND {_sql_text(_PROFILE_VERSION)}"),
+        _sql_optional(
+            "profile",
+            f"json_type(profile) = 'OBJECT' AND {_sql_text(_PROFILE_NAME)} AND {_sql_text(_PROFILE_VERSION)}",
+        ),
         _sql_optional(
             "fix",
             f"json_type(fix) = 'OBJECT' AND {_sql_text(_FIX_PARAMETER)} "

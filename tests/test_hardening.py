@@ -23,7 +23,9 @@ from conftest import sine, stereo
 GOOD = {"schema": 1, "id": "x", "timestamp": "2026-01-02T03:04:05.000006Z", "event": "rating", "rating": 3}
 
 
-def auralis(home: Path, *args: str, limit_bytes: int | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def auralis(
+    home: Path, *args: str, limit_bytes: int | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run the CLI; ``limit_bytes`` caps the size of any file it writes (a full disk, for real)."""
 
     def cap() -> None:
