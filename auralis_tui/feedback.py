@@ -24,6 +24,7 @@ SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
 EVENTS = ("rating", "accept", "reject", "undo", "modify")
 FIX_EVENTS = EVENTS[1:]
+RATINGS = (1, 2, 3, 4, 5)  # worst to best
 WHOLE_FIX = "profile"  # ``fix.parameter`` of a decision about the whole applied mastering
 
 #: Every field of a line, read by DuckDB as raw JSON so the checks below see the real types
@@ -44,6 +45,13 @@ NUMBER_LIMIT = 1e12  # any number in a line is finite and within ±this
 
 class FeedbackError(ValueError):
     """An event that cannot be recorded, or a log that cannot be written; the message says why."""
+
+
+def stars(rating: int | None) -> str:
+    """A rating as five stars, e.g. ``★★★★☆`` for 4; empty for no (or an invalid) rating."""
+    if rating not in RATINGS:
+        return ""
+    return "★" * int(rating) + "☆" * (len(RATINGS) - int(rating))
 
 
 def log_path(home: Path) -> Path:
@@ -138,7 +146,7 @@ def problem_with(record: object) -> str | None:
     rating = record.get("rating")
     if event == "rating" and rating is None:
         return "a rating event needs a rating"
-    if event == "rating" and (type(rating) is not int or not 1 <= rating <= 5):
+    if event == "rating" and (type(rating) is not int or rating not in RATINGS):
         return f"rating must be a whole number from 1 to 5, not {rating!r}"
     if event != "rating" and rating is not None:
         return f"a {event} event carries no rating"
