@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
@@ -424,18 +425,28 @@ def log_identity(home: Path) -> tuple[int, int] | None:
 # --- rewriting ---------------------------------------------------------------------------------
 
 
-def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
-    """Keep only the events for which ``keep`` is true; returns (kept, dropped). Invalid and torn
-    lines stay as they were (their age is unknown): see :func:`invalid_lines`.
+class Rewritten(NamedTuple):
+    kept: int
+    dropped: int
+    invalid: int  # lines the validator refuses, kept as they were: their age is unknown
+
+
+def skipped_note(count: int) -> str:
+    """How every reader names the lines :func:`problem_with` refuses."""
+    return f"{count} invalid line(s) in the feedback log skipped (torn, or not a valid event)"
+
+
+def rewrite(home: Path, keep: Callable[[dict], bool]) -> Rewritten:
+    """Keep only the events for which ``keep`` is true; invalid and torn lines stay as they were.
 
     The new log is written beside the old one, fsynced, and renamed over it under the lock, so
     a crash at any point leaves one complete log; a failed write (a full disk) removes its
     temporary file and leaves the log as it was.
     """
-    kept = dropped = 0
+    kept = dropped = invalid = 0
     with locked(home) as path:
         if not path.exists():
-            return 0, 0
+            return Rewritten(0, 0, 0)
         partial = path.with_name(f".{path.name}.partial")
         try:
             with open(partial, "wb") as handle:
@@ -444,6 +455,7 @@ def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
                     if event is None or keep(event):
                         handle.write(line + b"\n")
                         kept += event is not None
+                        invalid += event is None
                     else:
                         dropped += 1
                 end, _ = complete_range(path)
@@ -456,7 +468,7 @@ def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
         finally:
             partial.unlink(missing_ok=True)
         fsync_directory(path.parent)
-    return kept, dropped
+    return Rewritten(kept, dropped, invalid)
 
 
 def fsync_directory(folder: Path) -> None:

@@ -205,3 +205,38 @@ def test_nan_never_reaches_the_log(home, track):
         feedback.append(home, dict(GOOD, extra=float("inf")))
     assert log_lines(home) == before
     assert all(b"NaN" not in line and b"Infinity" not in line for line in before)
+
+
+# --- writers never overwrite what they must not ------------------------------------------------
+
+
+def test_writers_refuse_the_log_a_profile_and_their_own_input(home, track):
+    assert auralis(home, "rate", str(track), "--rating", "4").returncode == 0
+    assert auralis(home, "sharing", "on").returncode == 0
+    before = log_lines(home)
+    profile = next((home / "profiles").glob("*/1.0.toml"))
+    kept = profile.read_bytes()
+    one_line(auralis(home, "export", "--anonymized", str(feedback.log_path(home))), 1, "input")
+    one_line(auralis(home, "export", "--anonymized", str(profile)), 1, "own data")
+    assert auralis(home, "personal", "set", "--width", "0.1", "--reason", "test").returncode == 0
+    one_line(auralis(home, "personal", "export", str(profile)), 1, "own data")
+    link = track.with_name("link.flac")
+    link.symlink_to(track)
+    source = track.read_bytes()
+    for target in (track, link):
+        one_line(auralis(home, "master", str(track), str(target)), 1, "input")
+    assert log_lines(home) == before and profile.read_bytes() == kept and track.read_bytes() == source
+
+
+def test_an_export_on_a_full_disk_leaves_no_temporary_file(home, track, tmp_path):
+    assert auralis(home, "rate", str(track), "--rating", "4").returncode == 0
+    assert auralis(home, "sharing", "on").returncode == 0
+    with open(feedback.log_path(home), "a") as handle:
+        for n in range(2000):
+            handle.write(json.dumps(dict(GOOD, id=f"pad{n}", fingerprint={f"f{k}": k / 7 for k in range(25)})) + "\n")
+    before = log_lines(home)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = auralis(home, "export", "--anonymized", str(out / "x.json"), limit_bytes=64 * 1024)
+    one_line(result, 1, "x.json")
+    assert list(out.iterdir()) == [] and log_lines(home) == before
