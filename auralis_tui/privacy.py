@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from . import feedback, patterns
+from .feedback import parse_timestamp
 from .paths import refuse_overwrite
 from .versioned import write_atomic_stream
-from .feedback import parse_timestamp
 
 EXPORT_FORMAT = "auralis-anonymized-feedback"
 

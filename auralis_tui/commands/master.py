@@ -26,9 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import master_file
-    from ..personal import effective_profiles
-
     from ..paths import refuse_overwrite
+    from ..personal import effective_profiles
 
     data = home(args)
     refuse_overwrite(data, args.output, args.input)
