@@ -188,7 +188,8 @@ def test_sparse_and_odd_lines_never_crash_the_readers(home):
     log.parent.mkdir(parents=True)
     log.write_bytes(b"\n".join(hostile_corpus()) + b"\n")
     (home / "config.toml").write_text("sharing = true\n")
-    commands = (["analyze"], ["analyze", "--json", "--monthly-summary"], ["export", "--anonymized", str(home / "x.json")])
+    export = ["export", "--anonymized", str(home / "x.json")]
+    commands = (["analyze"], ["analyze", "--json", "--monthly-summary"], export)
     for args in commands:
         result = auralis(home, *args)
         assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
