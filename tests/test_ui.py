@@ -286,7 +286,6 @@ PLAYING = """
 import asyncio, sys
 from pathlib import Path
 from auralis_tui.ui.app import AuralisApp
-from keysession import run_session, settle
 
 async def until(pilot, condition):
     for _ in range(3000):

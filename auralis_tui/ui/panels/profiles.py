@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from ..format import cell, safe
 from ..messages import MasteringChanged, Notice
@@ -38,8 +39,8 @@ class ProfilesPanel(Horizontal):
 
     def on_mount(self) -> None:
         table = self.query_one(Table)
-        for column in ("Profile", "Ver", "Reason"):
-            table.add_column(column, key=column.lower())
+        for column, width in (("Profile", 16), ("Ver", 4), ("Reason", None)):
+            table.add_column(column, key=column.lower(), width=width)
 
     def opened(self) -> None:
         """On screen: take the keys and read the versions again (a change may have made one)."""
@@ -55,7 +56,8 @@ class ProfilesPanel(Horizontal):
             current = profiles.current_version(home, name)
             for profile in profiles.history(home, name):
                 rows.append((name, profile.version, profile.reason, profile.version == current))
-        self.app.call_from_thread(self.show, rows)
+        if not get_current_worker().is_cancelled:  # a newer load took over
+            self.app.call_from_thread(self.show, rows)
 
     def show(self, versions: list[tuple[str, str, str, bool]]) -> None:
         table = self.query_one(Table)
