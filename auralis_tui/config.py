@@ -8,8 +8,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-
 CONFIG_NAME = "config.toml"
 _TEMPLATE = """\
 # Auralis settings. Edit freely: comments and layout are kept when Auralis changes a value.
@@ -57,6 +55,8 @@ def load_config(home: Path) -> Config:
 
 def set_sharing(home: Path, enabled: bool) -> None:
     """Turn anonymized sharing on or off (comments in the file are kept)."""
+    import tomlkit
+
     load_config(home)
     path = config_path(home)
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -66,6 +66,8 @@ def set_sharing(home: Path, enabled: bool) -> None:
 
 def add_library_root(home: Path, root: Path) -> bool:
     """Remember ``root`` as a library folder; returns False when it was already known."""
+    import tomlkit
+
     load_config(home)
     path = config_path(home)
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
