@@ -8,6 +8,7 @@ service: a command loads what it uses, so ``auralis --version`` or ``profiles li
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ USER_ERRORS = (
     ("auralis_tui.commands.common", "UserError"), ("auralis_tui.config", "ConfigError"),
     ("auralis_tui.store", "QueryRefused"), ("auralis_tui.store", "StoreError"),
     ("auralis_tui.feedback", "FeedbackError"), ("auralis_tui.errors", "AudioUnavailable"),
+    ("auralis_tui.errors", "Refused"),
 )  # fmt: skip
 
 
@@ -31,6 +33,20 @@ def is_user_error(exc: BaseException) -> bool:
     return any(
         isinstance(exc, getattr(sys.modules[module], name)) for module, name in USER_ERRORS if module in sys.modules
     )
+
+
+class _StderrLine(logging.Handler):
+    """Warnings from the services (a busy database, a cut comment): one ``auralis:`` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"auralis: {record.getMessage()}", file=sys.stderr)
+
+
+def _say_warnings() -> None:
+    logger = logging.getLogger("auralis")
+    if not any(isinstance(h, _StderrLine) for h in logger.handlers):
+        logger.addHandler(_StderrLine(logging.WARNING))
+        logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _say_warnings()
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", run_app)
     try:
         return run(args)
