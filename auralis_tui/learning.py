@@ -86,7 +86,7 @@ def refine(home: Path, kind: str, accept: bool = False) -> Refinement:
 
     A range never leaves the values its feature can take. Proposed as a validated dry run;
     ``accept`` writes it as the new current version."""
-    from engine.fingerprint import FEATURE_LIMITS
+    from engine.features import FEATURE_LIMITS
 
     row = next((r for r in insights.fix_effectiveness(home) if (r["type"], r["parameter"]) == (kind, "all")), None)
     decisions = row["decisions"] if row else 0

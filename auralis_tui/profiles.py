@@ -199,7 +199,7 @@ def validate(home: Path, candidate: Profile) -> None:
     3. a reference render through the new chain stays under the true-peak ceiling.
     """
     from engine.detect import detect
-    from engine.fingerprint import Fingerprint
+    from engine.features import Fingerprint
 
     where = f"{candidate.name} {candidate.version}"
     check_bounds(candidate.master, where)

@@ -24,23 +24,19 @@ from engine import audio
 
 HEAVY = {"numpy", "scipy", "duckdb", "textual", "tomlkit", "soundfile", "sounddevice", "mutagen", "multiprocessing"}
 
-#: What `import engine.model` costs today: it takes FEATURE_NAMES from engine.fingerprint (numpy,
-#: soundfile). To go once the names live in a numpy-free engine module.
-PROFILE_SCHEMA = {"numpy", "soundfile"}
-
 #: Command → the heavy packages it may import (everything else in HEAVY is over budget).
 BUDGETS: dict[tuple[str, ...], set[str]] = {
-    ("--version",): PROFILE_SCHEMA,
-    ("--help",): PROFILE_SCHEMA,
-    ("profiles", "list"): PROFILE_SCHEMA,
-    ("profiles", "show", "studio"): PROFILE_SCHEMA,
-    ("profiles", "diff", "studio@1.0", "studio@1.1"): PROFILE_SCHEMA,
-    ("profiles", "history", "studio"): PROFILE_SCHEMA,
-    ("personal", "history"): PROFILE_SCHEMA,
-    ("abtest", "status"): PROFILE_SCHEMA,
-    ("sql", "SELECT count(*) FROM tracks"): {"duckdb", *PROFILE_SCHEMA},
-    ("analyze", "--all-types"): {"duckdb", *PROFILE_SCHEMA},
-    ("rate", "{track}", "--rating", "4"): {"duckdb", "numpy", "soundfile"},  # a scanned track: no decoding
+    ("--version",): set(),
+    ("--help",): set(),
+    ("profiles", "list"): set(),
+    ("profiles", "show", "studio"): set(),
+    ("profiles", "diff", "studio@1.0", "studio@1.1"): set(),
+    ("profiles", "history", "studio"): set(),
+    ("personal", "history"): set(),
+    ("abtest", "status"): set(),
+    ("sql", "SELECT count(*) FROM tracks"): {"duckdb"},
+    ("analyze", "--all-types"): {"duckdb"},
+    ("rate", "{track}", "--rating", "4"): {"duckdb"},  # a scanned track: no decoding
     ("fingerprint", "{track}"): {"numpy", "scipy", "soundfile"},
 }
 
