@@ -49,6 +49,17 @@ def _say_warnings() -> None:
         logger.propagate = False
 
 
+def keep_python_stderr_apart() -> None:
+    """Python's stderr (our messages, and the app: Textual draws on ``sys.__stderr__``) moves to a
+    duplicate of fd 2, because ``engine.quiet`` points fd 2 itself at a scratch file while a C
+    library decodes, in whatever thread. Left alone when a harness has replaced ``sys.stderr``."""
+    if sys.stderr is None or sys.stderr is not sys.__stderr__:
+        return
+    encoding, errors = sys.stderr.encoding, sys.stderr.errors
+    sys.stderr.flush()
+    sys.stderr = sys.__stderr__ = os.fdopen(os.dup(2), "w", buffering=1, encoding=encoding, errors=errors)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="auralis",
@@ -64,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_python_stderr_apart()
     _say_warnings()
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", run_app)
     try:
