@@ -242,3 +242,60 @@ def test_an_export_on_a_full_disk_leaves_no_temporary_file(home, track, tmp_path
     result = auralis(home, "export", "--anonymized", str(out / "x.json"), limit_bytes=64 * 1024)
     one_line(result, 1, "x.json")
     assert list(out.iterdir()) == [] and log_lines(home) == before
+
+
+# --- settings and profiles ---------------------------------------------------------------------
+
+
+def test_settings_are_type_checked_and_a_quoted_false_never_shares(home, track, tmp_path):
+    home.mkdir()
+    config = home / "config.toml"
+    out = tmp_path / "x.json"
+    for text, words in (
+        ('sharing = "false"\n', ("sharing", "true or false")),
+        ("library_roots = 5\n", ("library_roots",)),
+        ("audio_device = [1]\n", ("audio_device",)),
+    ):
+        config.write_text(text)
+        one_line(auralis(home, "export", "--anonymized", str(out)), 1, "config.toml", *words)
+    config.write_bytes(b"sharing = true\n# caf\xe9\n")
+    one_line(auralis(home, "export", "--anonymized", str(out)), 1, "not UTF-8")
+    assert not out.exists() and log_lines(home) == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text.replace("bass_db = ", "bass_db = nan #"),
+        lambda text: text.split("[master]")[0],  # no [master] table
+        lambda text: "",
+        lambda text: text + "\nbass_db = = 3\n",
+    ],
+    ids=["nan", "no-master", "empty", "syntax"],
+)
+def test_a_broken_current_profile_is_reported_with_the_version_used(home, track, damage):
+    assert auralis(home, "update-profile", "studio", "--bass", "2.5", "--reason", "test").returncode == 0
+    current = home / "profiles" / "studio" / "1.1.toml"
+    current.write_text(damage(current.read_text()))
+    for kind in os.listdir(home / "profiles"):  # whichever type the tone is, it is the broken one
+        if kind != "studio" and (home / "profiles" / kind / "CURRENT").exists():
+            (home / "profiles" / kind / "CURRENT").write_text("9.9\n")  # names a missing version
+    result = auralis(home, "profiles", "list")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == len(os.listdir(home / "profiles"))  # one line per type
+    assert "studio 1.1 is broken, using 1.0" in result.stderr and "no version 9.9" in result.stderr
+    assert "1.1" not in [line.split()[1] for line in result.stdout.splitlines()[2:-1] if line.startswith("studio")]
+    result = auralis(home, "rate", str(track), "--rating", "3")
+    assert result.returncode == 0 and "is broken, using 1.0" in result.stderr and "Traceback" not in result.stderr
+    (line,) = log_lines(home)
+    assert json.loads(line)["profile"]["version"] == "1.0"
+
+
+def test_deeply_nested_or_binary_toml_is_one_line(home, tmp_path):
+    assert auralis(home, "personal", "set", "--width", "0.1", "--reason", "start").returncode == 0
+    nested = tmp_path / "nested.toml"
+    nested.write_text("width = " + "[" * 5000 + "]" * 5000 + "\n")
+    one_line(auralis(home, "personal", "import", str(nested)), 1, "nested.toml")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"width = 0.1\n\xff\xfe\n")
+    one_line(auralis(home, "personal", "import", str(binary)), 1, "not UTF-8")
