@@ -3,12 +3,15 @@ fingerprint it, detect its type, and master it with its profile."""
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import audio
 from engine.detect import Detection, detect
+from engine.errors import AudioError
 from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from engine.master import MasterReport, master
 from engine.model import Profile, ProfileError, load_profiles
@@ -45,8 +48,39 @@ class Analysis:
         }
 
 
+MIN_RATE = 4000  # Hz: below this there is no music to fingerprint (and the meters lose their meaning)
+
+
+def readable_audio(path: str | Path) -> audio.AudioInfo:
+    """The header of ``path`` when it is a readable audio file at a sane sample rate; otherwise
+    ``AudioError`` naming the real cause (no such file, symlink loop, a folder, a pipe, permission
+    denied, not audio, a rate under ``MIN_RATE``)."""
+    path = Path(path)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise AudioError(path, "no such file") from None
+    except OSError as exc:
+        reason = "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc)).lower()
+        raise AudioError(path, reason) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise AudioError(path, "a folder, not a file")
+    if not stat.S_ISREG(status.st_mode):
+        raise AudioError(path, "not a regular file (a pipe, socket or device)")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise AudioError(path, "permission denied") from None
+    header = audio.info(path)
+    if header.rate < MIN_RATE:
+        raise AudioError(path, f"sample rate {header.rate} Hz is below {MIN_RATE} Hz: too low to analyse or master")
+    return header
+
+
 def analyze_file(path: str | Path, profiles: Mapping[str, Profile] | None = None) -> Analysis:
     """Decode, fingerprint and classify one file (raises ``AudioError`` with a clear reason)."""
+    readable_audio(path)
     decoded = audio.decode(path)
     fp = fingerprint(decoded.samples, decoded.rate)
     return Analysis(
@@ -61,6 +95,7 @@ def master_file(
     profiles = profiles or load_profiles()
     if kind is not None and kind not in profiles:
         raise ProfileError(f"unknown type '{kind}' (known: {', '.join(sorted(profiles))})")
+    readable_audio(source)
     decoded = audio.decode(source)
     detection = None
     if kind is None:

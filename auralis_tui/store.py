@@ -722,13 +722,22 @@ class QueryRefused(ValueError):
 class QueryResult:
     columns: list[str]
     rows: list[tuple]
+    truncated: bool = False  # more rows than ``USER_ROW_CAP``: only the first are here
 
 
-def run_user_query(home: Path, sql: str) -> QueryResult:
+USER_ROW_CAP = 10_000  # rows a user query returns
+USER_MEMORY = "256MB"  # DuckDB's memory for a user query (it spills nothing: external access is off)
+USER_SECONDS = 10.0  # a user query running longer is stopped
+
+
+def run_user_query(home: Path, sql: str, seconds: float = USER_SECONDS) -> QueryResult:
     """Run one read-only SELECT over the library; anything else is refused with a reason.
 
     Writes are impossible on a read-only connection; reading or writing other files, ATTACH,
-    INSTALL and LOAD are disabled by turning off external access and locking the settings.
+    INSTALL and LOAD are disabled by turning off external access and locking the settings. A
+    runaway query is bounded: at most ``USER_ROW_CAP`` rows (``truncated`` says when more were
+    there), ``USER_MEMORY`` of DuckDB memory, and ``seconds`` of time. Ctrl-C stops it
+    (``KeyboardInterrupt``).
     """
     with _IN_PROCESS, _isolated(home) as con:
         try:
@@ -740,15 +749,49 @@ def run_user_query(home: Path, sql: str) -> QueryResult:
         kind = statements[0].type
         if kind != duckdb.StatementType.SELECT:
             raise QueryRefused(f"only SELECT queries are allowed here, not {kind.name}")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        for setting in (f"memory_limit = '{USER_MEMORY}'", "threads = 2", "enable_progress_bar = false",
+                        "enable_external_access = false", "lock_configuration = true"):  # fmt: skip
+            con.execute(f"SET {setting}")
         try:
-            cursor = con.execute(sql)
-            return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+            columns, rows = _bounded(con, sql, seconds)
         except duckdb.PermissionException as exc:
             raise QueryRefused(f"not allowed: {_first_line(exc)}") from None
+        except duckdb.OutOfMemoryException:
+            raise QueryRefused(f"stopped: the query needs more than {USER_MEMORY} of memory") from None
         except duckdb.Error as exc:
             raise QueryRefused(f"SQL error: {_first_line(exc)}") from None
+        return QueryResult(columns, rows[:USER_ROW_CAP], len(rows) > USER_ROW_CAP)
+
+
+def _bounded(con, sql: str, seconds: float) -> tuple[list[str], list[tuple]]:
+    """Run ``sql`` in a worker thread while this one waits: the wait ends at the time limit or on
+    Ctrl-C (a signal reaches Python here, never inside DuckDB), and either interrupts the query."""
+    outcome: dict = {}
+    done = threading.Event()  # not Thread.join: an interrupted join may later return too early
+
+    def work() -> None:
+        try:
+            cursor = con.execute(sql)
+            outcome["result"] = ([d[0] for d in cursor.description], cursor.fetchmany(USER_ROW_CAP + 1))
+        except duckdb.Error as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="user-query", daemon=True).start()
+    try:
+        finished = done.wait(seconds)
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait()
+        raise
+    if not finished:
+        con.interrupt()
+        done.wait()
+        raise QueryRefused(f"stopped after {seconds:g} s (the time limit for a query)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 @contextmanager

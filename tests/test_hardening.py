@@ -356,3 +356,84 @@ def test_a_4_kb_comment_is_matched_in_linear_time():
     small, large = ("harsh " * 700)[:512], ("harsh " * 700)[:4096]
     assert min(seconds(large) for _ in range(5)) < 0.02  # ~4 ms of CPU here; 97 ms before
     assert min(seconds(large) for _ in range(5)) < 20 * min(seconds(small) for _ in range(5))  # 8× the text, not 64×
+
+
+# --- auralis sql: bounded, interruptible, and safe to print ------------------------------------
+
+
+def test_a_runaway_query_is_capped_and_stopped_within_its_limits(home):
+    assert auralis(home, "analyze").returncode == 0
+    result = auralis(home, "sql", "SELECT * FROM range(10000000000)")
+    assert one_line(result, 0, str(store.USER_ROW_CAP))
+    assert result.stdout.count("\n") == store.USER_ROW_CAP + 3  # header, rule, rows, count
+    started = time.monotonic()
+    one_line(auralis(home, "sql", "SELECT sum(range) FROM range(1000000000000)"), 1, "time limit")
+    assert time.monotonic() - started < store.USER_SECONDS + 15
+    one_line(auralis(home, "sql", "SELECT list(range) FROM range(2000000000)"), 1, "stopped")
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 500 * 1024  # kB: no child grew past 500 MB
+
+
+def test_ctrl_c_stops_a_query_with_exit_130_and_one_line(home):
+    assert auralis(home, "analyze").returncode == 0
+    endless = "SELECT sum(range) FROM range(1000000000000)"
+    query = subprocess.Popen(
+        [sys.executable, "-m", "auralis_tui", "--home", str(home), "sql", endless],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    stat = Path(f"/proc/{query.pid}/stat")
+    while int(stat.read_text().rsplit(")", 1)[1].split()[11]) < 100:  # utime: it is busy in the query
+        assert query.poll() is None
+        time.sleep(0.05)
+    query.send_signal(signal.SIGINT)
+    out, err = query.communicate(timeout=30)
+    one_line(subprocess.CompletedProcess(query.args, query.returncode, out, err), 130, "interrupted")
+
+
+def test_control_characters_in_values_never_reach_the_terminal(home):
+    home.mkdir()
+    log = feedback.log_path(home)
+    log.parent.mkdir(parents=True)
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202etxt.exe\x9b"
+    log.write_text(json.dumps(dict(GOOD, comment=hostile, track=hostile)) + "\n")
+    for form in ("table", "csv", "json"):
+        result = auralis(home, "sql", "SELECT comment, track AS \"\x1b[31m\" FROM ratings", "--format", form)
+        assert result.returncode == 0 and not result.stderr, result.stderr
+        assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in result.stdout)
+        assert "pwned" in result.stdout
+
+
+# --- files that are not what they seem ---------------------------------------------------------
+
+
+def test_inputs_that_are_not_audio_files_name_the_real_cause(home, tmp_path):
+    folder = tmp_path / "folder.flac"
+    folder.mkdir()
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all\n" * 100)
+    cases = [(folder, "folder"), (fifo, "not a regular file"), (loop, "symlink loop"),
+             (tmp_path / "absent.wav", "no such file"), (text, "not an audio file")]  # fmt: skip
+    for rate in (1, 10, 100):
+        low = tmp_path / f"low-{rate}.wav"
+        audio.write(low, stereo(sine(0.2 * rate, 60.0, rate)), rate)
+        cases.append((low, "below 4000 Hz"))
+    for path, words in cases:
+        for command in (["fingerprint", str(path)], ["rate", str(path), "--rating", "3"], ["play", str(path)]):
+            one_line(auralis(home, *command), 1, path.name, words)
+        one_line(auralis(home, "master", str(path), str(tmp_path / "out.wav")), 1, path.name, words)
+    assert log_lines(home) == []
+
+
+def test_scan_skips_a_missing_root_and_scans_the_rest(home, track, tmp_path):
+    gone = tmp_path / "unplugged"
+    result = auralis(home, "scan", str(gone), str(track.parent))
+    assert result.returncode == 0 and "Traceback" not in result.stderr  # progress goes to stderr too
+    assert [line for line in result.stderr.splitlines() if "unplugged" in line] == [
+        f"auralis: {gone}: no such folder; skipped"
+    ]
+    assert "1 audio files" in result.stdout
+    one_line(auralis(home, "scan", str(gone)), 1, "unplugged: no such folder")

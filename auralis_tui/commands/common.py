@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -67,8 +68,19 @@ def print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # C0, DEL, C1, bidi overrides
+
+
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: control characters (ESC, OSC, bidi overrides…) as ``\\xNN``
+    escapes, so a hostile tag can never drive the user's terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(text))
+
+
 def print_table(columns: list[str], rows: list[tuple]) -> None:
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """Aligned columns, every value escaped by :func:`printable`."""
+    columns = [printable(c) for c in columns]
+    cells = [[("" if v is None else printable(v)) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     print("  ".join("-" * w for w in widths))

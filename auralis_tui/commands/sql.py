@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_command, home, print_json, print_table
+from ..store import USER_ROW_CAP
+from .common import add_command, home, print_json, print_table, printable
 
 FORMATS = ("table", "csv", "json")
 
@@ -33,11 +34,13 @@ def run(args: argparse.Namespace) -> int:
     sync_feedback(data)
     result = run_user_query(data, args.query)
     if args.format == "json":
-        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])  # json escapes them
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
+        writer.writerow(map(printable, result.columns))
+        writer.writerows([printable(v) if isinstance(v, str) else v for v in row] for row in result.rows)
     else:
         print_table(result.columns, result.rows)
+    if result.truncated:
+        print(f"auralis: only the first {USER_ROW_CAP} rows are shown; add LIMIT/OFFSET or aggregate", file=sys.stderr)
     return 0
