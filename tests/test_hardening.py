@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from auralis_tui import feedback, store
@@ -437,3 +438,17 @@ def test_scan_skips_a_missing_root_and_scans_the_rest(home, track, tmp_path):
     ]
     assert "1 audio files" in result.stdout
     one_line(auralis(home, "scan", str(gone)), 1, "unplugged: no such folder")
+
+
+def test_play_seconds_plays_that_long_of_a_long_file(home, tmp_path, sink):
+    long = tmp_path / "long.flac"
+    audio.write(long, stereo(0.5 * sine(440, 240.0, 44100, 0.0) + 0.05), 44100)  # 4 minutes: decoding takes a while
+    result = subprocess.run(
+        [sys.executable, "-m", "auralis_tui", "--home", str(home), "play", str(long), "--seconds", "2"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(sink), "AURALIS_HOME": ""},
+    )  # fmt: skip
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    position = float(result.stdout.split(" to ")[1].split(" s ")[0])
+    assert 2.0 <= position < 3.0, result.stdout
+    frames = np.fromfile(sink / "out.raw", dtype=np.float32).reshape(-1, 2)
+    assert np.count_nonzero(np.abs(frames).sum(axis=1)) >= 2 * 44100 * 0.99  # what reached the sound card
