@@ -3,8 +3,6 @@ fingerprint it, detect its type, and master it with its profile."""
 
 from __future__ import annotations
 
-import errno
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,8 @@ from engine.errors import AudioError
 from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from engine.master import MasterReport, master
 from engine.model import Profile, ProfileError, load_profiles
+
+from .inputs import readable_file
 
 
 @dataclass(frozen=True)
@@ -55,25 +55,9 @@ MIN_RATE = 4000  # Hz: below this there is no music to fingerprint (and the mete
 
 def readable_audio(path: str | Path) -> audio.AudioInfo:
     """The header of ``path`` when it is a readable audio file at a sane sample rate; otherwise
-    ``AudioError`` naming the real cause (no such file, symlink loop, a folder, a pipe, permission
-    denied, not audio, a rate under ``MIN_RATE``)."""
-    path = Path(path)
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        raise AudioError(path, "no such file") from None
-    except OSError as exc:
-        reason = "symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc)).lower()
-        raise AudioError(path, reason) from None
-    if stat.S_ISDIR(status.st_mode):
-        raise AudioError(path, "a folder, not a file")
-    if not stat.S_ISREG(status.st_mode):
-        raise AudioError(path, "not a regular file (a pipe, socket or device)")
-    try:
-        with open(path, "rb"):
-            pass
-    except PermissionError:
-        raise AudioError(path, "permission denied") from None
+    ``AudioError`` naming the real cause (see :func:`inputs.readable_file`; not audio; a rate
+    under ``MIN_RATE``)."""
+    readable_file(path)
     header = audio.info(path)
     if header.rate < MIN_RATE:
         raise AudioError(path, f"sample rate {header.rate} Hz is below {MIN_RATE} Hz: too low to analyse or master")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from pathlib import Path
 
@@ -64,29 +62,15 @@ def invocation() -> str:
 
 
 def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    from ..formats import write_json
 
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # C0, DEL, C1, bidi overrides
-
-
-def printable(text: object) -> str:
-    """``text`` safe for a terminal: control characters (ESC, OSC, bidi overrides…) as ``\\xNN``
-    escapes, so a hostile tag can never drive the user's terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", str(text))
+    write_json(data, sys.stdout)
 
 
 def print_table(columns: list[str], rows: list[tuple]) -> None:
-    """Aligned columns, every value escaped by :func:`printable`."""
-    columns = [printable(c) for c in columns]
-    cells = [[("" if v is None else printable(v)) for v in row] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
-    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    from ..formats import write_table
+
+    write_table(columns, rows, sys.stdout)
 
 
 def cell(value: object) -> object:
