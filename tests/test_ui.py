@@ -306,7 +306,7 @@ async def main(home):
         await until(pilot, lambda: app.player.status().mastered is False)
         print(status.path.name, app.player.status().mastered)
         await pilot.press("f2")
-        await until(pilot, lambda: "Iron Tide" in str(app.query_one("#now").render()))
+        await until(pilot, lambda: "A original" in str(app.query_one("#now").render()))
         print(app.query_one("#now").render())
 
 asyncio.run(main(Path(sys.argv[1])))

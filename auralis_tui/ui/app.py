@@ -340,6 +340,7 @@ class AuralisApp(App):
         if self.player:
             mastered = self.player.toggle_ab()
             self.notify("B: mastered" if mastered else "A: original — ratings now count for the original", timeout=2)
+            self.refresh_playing()
 
     # --- rating ----------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class ProfilesPanel(Horizontal):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.marked: str | None = None
+        self._versions: list[tuple[str, str, str, bool]] = []
+        self._reason_width = 0
 
     def compose(self) -> ComposeResult:
         yield Table(id="versions")
@@ -38,9 +40,19 @@ class ProfilesPanel(Horizontal):
             yield Static(HINT, id="diff")
 
     def on_mount(self) -> None:
+        self.on_resize()
+
+    def on_resize(self) -> None:
+        """Fixed column widths (the reason takes what is left), so the table never depends on
+        which rows were measured when."""
         table = self.query_one(Table)
-        for column, width in (("Profile", 16), ("Ver", 4), ("Reason", None)):
-            table.add_column(column, key=column.lower(), width=width)
+        reason = max(8, table.size.width - 30) if table.size.width else 30
+        if reason != self._reason_width:
+            self._reason_width = reason
+            table.clear(columns=True)
+            for column, width in (("Profile", 16), ("Ver", 4), ("Reason", reason)):
+                table.add_column(column, key=column.lower(), width=width)
+            self.show(self._versions)
 
     def opened(self) -> None:
         """On screen: take the keys and read the versions again (a change may have made one)."""
@@ -60,6 +72,7 @@ class ProfilesPanel(Horizontal):
             self.app.call_from_thread(self.show, rows)
 
     def show(self, versions: list[tuple[str, str, str, bool]]) -> None:
+        self._versions = versions
         table = self.query_one(Table)
         keep = table.selected_key()
         table.clear()
