@@ -1,11 +1,42 @@
-"""Shared signal generators for the tests: every expected value comes from physics or a standard."""
+"""Shared signal generators (every expected value from physics or a standard), waits on conditions, the ALSA sink."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
+
+T = TypeVar("T")
+
+WAIT_SECONDS = 60.0  # generous: the suite must stay green with both cores busy
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = WAIT_SECONDS, poll: float = 0.01) -> T:
+    """Poll ``condition`` until it returns something truthy and return that; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(poll)
+    return value
+
+
+async def settle(app, pilot, condition: Callable[[], T], what: str, timeout: float = WAIT_SECONDS) -> T:
+    """In a Pilot test: let workers finish and the screen refresh until ``condition`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if value := condition():
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.02)
+
 
 
 def sine(freq: float, seconds: float, rate: int, dbfs: float = -20.0, phase: float = 0.0) -> np.ndarray:

@@ -19,7 +19,7 @@ from scipy import stats
 from auralis_tui import confidence as confidence_rule
 from auralis_tui import feedback, insights, learning, profiles, store
 
-from conftest import sine, stereo
+from conftest import settle, sine, stereo
 
 
 def ratings_under(home: Path, version: str, ratings: list[int]) -> None:
@@ -70,14 +70,12 @@ def test_one_key_rollback_in_the_app(changed):
     async def scenario() -> None:
         app = AuralisApp(changed, audio=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause(0.1)
-            assert app.degraded and any("rated worse" in n.message for n in app._notifications)
+            def warned() -> bool:
+                return bool(app.degraded) and any("rated worse" in n.message for n in app._notifications)
+
+            await settle(app, pilot, warned, "the degradation warning")
             await pilot.press("R")
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause(0.1)
+            await settle(app, pilot, lambda: profiles.current_version(changed, "studio") == "1.2", "the rollback")
 
     asyncio.run(scenario())
     assert profiles.current_version(changed, "studio") == "1.2"
