@@ -71,15 +71,19 @@ def band_noise(low: float, high: float, seconds: float, rate: int, seed: int = 0
     return stereo(0.25 * signal / np.abs(signal).max())
 
 
-@pytest.fixture
-def sink(tmp_path) -> Path:
-    """A HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
-    home = tmp_path / "alsa-home"
-    home.mkdir()
+def alsa_sink(home: Path) -> Path:
+    """Make ``home`` a HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
+    home.mkdir(parents=True, exist_ok=True)
     (home / ".asoundrc").write_text(
         f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
     )
     return home
+
+
+@pytest.fixture
+def sink(tmp_path) -> Path:
+    """An ALSA file sink in the test's own folder."""
+    return alsa_sink(tmp_path / "alsa-home")
 
 
 @pytest.fixture

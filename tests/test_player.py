@@ -18,7 +18,7 @@ from engine.loudness import integrated_loudness
 from engine.master import StreamingMaster, loudness_gain_db
 from engine.model import MasterParams
 
-from conftest import sine
+from conftest import alsa_sink, sine, stereo
 
 
 def played(sink: Path) -> np.ndarray:
@@ -235,47 +235,70 @@ def test_devices_lists_the_default_output(tmp_path, sink):
     assert any(d["default"] and d["channels"] >= 2 for d in devices)
 
 
-def test_personal_layer_reaches_playback(tmp_path):
-    home = tmp_path / "home"
+def band_db(frames: np.ndarray, rate: int, low: float, high: float) -> float:
+    """Energy (dB) of the left channel between ``low`` and ``high`` Hz, Hann-windowed."""
+    spectrum = np.abs(np.fft.rfft(frames[:, 0] * np.hanning(len(frames)))) ** 2
+    freqs = np.fft.rfftfreq(len(frames), 1.0 / rate)
+    return float(10 * np.log10(spectrum[(freqs >= low) & (freqs <= high)].sum()))
+
+
+def test_personal_layer_reaches_the_sound_card(tmp_path):
+    """A "bass sensitive" layer (bass -1 dB) must be heard: 40 Hz drops by about 1 dB against 1 kHz in
+    the frames that reached the device, compared with the same track played without the layer."""
+    home, rate = tmp_path / "home", 44100
     profiles.seed(home)
     personal.save(home, {"hearing": "bass_sensitive"}, "ears", set(profiles.names(home)))
-    track = music(tmp_path / "g.wav", 1.0, 44100)
-    with_layer = rating.track_state(home, track).parameters["bass_db"]
-    without = rating.track_state(home, track, use_personal=False).parameters["bass_db"]
-    assert with_layer == pytest.approx(without - 1.0)
+    track = tmp_path / "g.wav"
+    audio.write(track, stereo(0.25 * sine(40, 3.0, rate, 0.0) + 0.25 * sine(1000, 3.0, rate, 0.0)), rate)
+    tilt = {}
+    for name, flags in (("layer", ()), ("base", ("--no-personal",))):
+        sink = alsa_sink(tmp_path / f"sink-{name}")
+        result = run(sink, "play", str(track), "--mastered", *flags, home=home)
+        assert result.returncode == 0, result.stderr
+        out = played(sink)[rate // 2 : 5 * rate // 2]  # steady state, clear of the limiter's attack
+        assert len(out) == 2 * rate
+        tilt[name] = band_db(out, rate, 30, 50) - band_db(out, rate, 900, 1100)
+    # a 100 Hz low shelf (S = 1) passes 0.97 of its gain at 40 Hz; 1 kHz is untouched
+    assert tilt["layer"] - tilt["base"] == pytest.approx(-0.97, abs=0.1)
 
 
 PAUSE = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from auralis_tui.player import Player
 home, track = Path(sys.argv[1]), Path(sys.argv[2])
+sink = Path(os.environ["HOME"]) / "out.raw"
 player = Player(home, match_loudness=False)
 player.load([track])
 player.set_mastered(False)
 player.play(0)
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 60
 while player.status().position < 0.5 and time.monotonic() < deadline:
     time.sleep(0.0005)
 player.toggle_pause()
-paused_at = player.status().position
-time.sleep(0.3)
+paused_at, paused, size = player.status().position, time.monotonic(), sink.stat().st_size
+while sink.stat().st_size < size + 8 * 44100 // 4 and time.monotonic() < deadline:  # the device took 0.25 s
+    time.sleep(0.001)
 still = player.status().position
+held = time.monotonic() - paused
 player.toggle_pause()
 player.wait_until_stopped(60)
 player.close()
-print(paused_at, still)
+print(paused_at, still, held, sink.stat().st_size - size)
 """
 
 
 def test_pause_holds_the_position_and_loses_nothing(tmp_path, sink):
-    track = music(tmp_path / "p.wav", 4.0, 44100, freq=350.0)
+    rate = 44100
+    track = music(tmp_path / "p.wav", 4.0, rate, freq=350.0)
     result = run(sink, str(track), home=tmp_path / "home", script=PAUSE)
     assert result.returncode == 0, result.stderr
-    paused_at, still = map(float, result.stdout.split())
-    assert still == paused_at
+    paused_at, still, held, taken = map(float, result.stdout.split())
+    assert taken >= 8 * rate // 4  # the device kept taking frames while paused ...
+    assert still == paused_at  # ... and the position did not move
     out, want = played(sink), expected_stereo(track)
     sounding = out[np.abs(out).sum(axis=1) > 0]  # the pause is silence; the music continues after it
     np.testing.assert_array_equal(sounding, want)
     pause = len(out) - len(want)
-    assert 0.2 * 44100 < pause < 1.0 * 44100  # paced silence, not a flood of zeros
+    # paced silence, not a flood of zeros: no more than the pause lasted, give or take a block either side
+    assert 0 < pause <= held * rate + 3 * 2048, (pause, held)
