@@ -24,6 +24,7 @@ SUCCESS_RATING = 4  # Thompson sampling counts a rating of 4 or 5 as a success
 ALPHA = 0.05
 MIN_EFFECT = 0.2  # Cohen's d worth adopting
 EXPLORATION_FLOOR = 0.2  # Thompson: share kept by an arm short of min_samples (see assign)
+BANDITS = ("thompson",)  # variant assignment strategies besides a fixed ratio
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -84,8 +85,8 @@ def start(
     if kind_a != kind_b or not ver_a or not ver_b or ver_a == ver_b:
         raise ProfileError("compare two versions of one profile, e.g. --control studio@1.0 --treatment studio@1.1")
     profiles.load(home, kind_a, ver_a), profiles.load(home, kind_b, ver_b)  # both must exist
-    if bandit not in (None, "thompson"):
-        raise ProfileError("the only bandit is thompson")
+    if bandit is not None and bandit not in BANDITS:
+        raise ProfileError(f"the bandits are: {', '.join(BANDITS)}")
     if not 0.0 < ratio < 1.0:
         raise ProfileError("--ratio must be between 0 and 1")
     test = Test(name, control, treatment, bandit, ratio, min_samples, datetime.now(UTC).isoformat(timespec="seconds"))

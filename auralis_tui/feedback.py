@@ -23,6 +23,7 @@ SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
 EVENTS = ("rating", "accept", "reject", "undo", "modify")
 FIX_EVENTS = EVENTS[1:]
+RATINGS = (1, 2, 3, 4, 5)  # worst to best
 WHOLE_FIX = "profile"  # ``fix.parameter`` of a decision about the whole applied mastering
 
 #: Every field of a line and its DuckDB type: the log's schema, used by readers in SQL.
@@ -53,6 +54,13 @@ APPLIED_KEYS = ("bass_db", "mid_db", "treble_db", "width", "target_lufs", "ceili
 
 class FeedbackError(ValueError):
     """An event that cannot be recorded, or a log that cannot be written; the message says why."""
+
+
+def stars(rating: int | None) -> str:
+    """A rating as five stars, e.g. ``★★★★☆`` for 4; empty for no (or an invalid) rating."""
+    if rating not in RATINGS:
+        return ""
+    return "★" * int(rating) + "☆" * (len(RATINGS) - int(rating))
 
 
 def log_path(home: Path) -> Path:
@@ -126,7 +134,7 @@ def problem_with(record: object) -> str | None:
     rating = record.get("rating")
     if record["event"] == "rating" and rating is None:
         return "a rating event needs a rating"
-    if rating is not None and (isinstance(rating, bool) or rating not in (1, 2, 3, 4, 5)):
+    if rating is not None and (isinstance(rating, bool) or rating not in RATINGS):
         return f"rating must be a whole number from 1 to 5, not {rating!r}"
     confidence = record.get("confidence")
     if confidence is not None and not (isinstance(confidence, int | float) and 0.0 <= confidence <= 1.0):

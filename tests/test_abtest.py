@@ -123,7 +123,7 @@ def test_cli_status_json(home):
     assert entry["p"] == pytest.approx(reference.pvalue, rel=1e-9)
     assert entry["recommendation"].startswith("adopt")
     bad = subprocess.run([*run, "stop"], capture_output=True, text=True)
-    assert bad.returncode == 1 and "needs a NAME" in bad.stderr
+    assert bad.returncode == 2 and "required: NAME" in bad.stderr  # a usage error
 
 
 def test_ratings_in_the_app_record_the_blind_variant(tmp_path):

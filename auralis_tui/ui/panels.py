@@ -7,12 +7,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from .. import patterns
-
-STARS = {n: "★" * n + "☆" * (5 - n) for n in range(1, 6)}
-
-
-def stars(rating: int | None) -> str:
-    return STARS.get(rating or 0, "")
+from ..feedback import stars
 
 
 def bar(value: float, full: float, width: int = 20) -> str:

@@ -1,0 +1,79 @@
+"""What every command module shares: the user-error type, the data home, output helpers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 1."""
+
+
+#: Parent parser giving every subcommand its own ``--home`` (``auralis fingerprint F --home D``).
+HOME = argparse.ArgumentParser(add_help=False)
+HOME.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="data directory")
+
+
+def add_command(commands: argparse._SubParsersAction, name: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand parser that also accepts ``--home``."""
+    return commands.add_parser(name, parents=[HOME], **kwargs)
+
+
+def home(args: argparse.Namespace) -> Path:
+    from ..paths import data_home
+
+    return data_home(getattr(args, "home", None))
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def since(text: str | None):
+    """``--since``/``--older-than`` as a naive UTC datetime; None stays None."""
+    from ..insights import parse_since
+
+    if text is None:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def print_table(columns: list[str], rows: list[tuple]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def cell(value: object) -> object:
+    """A summary value for a table: floats to two places, a missing value as a dash."""
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if isinstance(value, float) else value
+
+
+def add_json(parser: argparse.ArgumentParser, text: str = "machine-readable output") -> None:
+    parser.add_argument("--json", action="store_true", help=text)
+
+
+def add_group(commands: argparse._SubParsersAction, name: str, **kwargs) -> argparse._SubParsersAction:
+    """A command with its own subcommands (``auralis profiles list``); one of them is required."""
+    parser = add_command(commands, name, **kwargs)
+    return parser.add_subparsers(dest="action", metavar="ACTION", required=True)
