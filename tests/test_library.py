@@ -140,14 +140,14 @@ def linked_copies(first: Path, count: int) -> Path:
 
 def test_reading_while_another_process_scans(tmp_path):
     home, total = tmp_path / "home", 300
-    root = linked_copies(tone_file(tmp_path / "many" / "000.wav", seconds=2.0, rate=44100), total)
+    root = linked_copies(tone_file(tmp_path / "many" / "000.flac", seconds=120.0, rate=44100), total)
     scanner = auralis("scan", str(root), "--jobs", "1", home=home)
     seen, failures = [], []
 
     def part_way() -> int:
         return sum(0 < n < total for n in seen)
 
-    while scanner.poll() is None and part_way() < 3:  # the whole scan takes many reads' time
+    while scanner.poll() is None and part_way() < 3:  # ~0.25 s per file: the whole scan takes a minute or more
         reader = auralis("sql", "SELECT count(fingerprint) AS n FROM tracks", "--format", "csv", home=home)
         out, err = reader.communicate(timeout=120)
         if reader.returncode == 0:
