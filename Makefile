@@ -2,13 +2,16 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup demo test lint bench screenshots clean
+PREFIX ?= $(HOME)/.local
+
+.PHONY: help setup demo test lint bench screenshots install clean
 
 help:
 	@echo "make demo    set up, then build the demo library and open it"
 	@echo "make test    set up, then lint and run the whole test suite"
 	@echo "make bench   set up, then run every benchmark in bench/"
 	@echo "make screenshots   regenerate screenshots/*.svg from the demo"
+	@echo "make install put auralis on PATH (pipx, else a venv in PREFIX/lib/auralis + PREFIX/bin/auralis)"
 	@echo "make clean   remove the virtualenv and caches"
 
 setup:
@@ -29,6 +32,9 @@ bench: setup
 screenshots: setup
 	$(VENV)/python scripts/screenshots.py
 
+install:
+	@bash scripts/install.sh "$(PREFIX)"
+
 clean:
-	rm -rf .venv .pytest_cache .ruff_cache *.egg-info
+	rm -rf .venv .pytest_cache .ruff_cache *.egg-info build dist
 	find . -name __pycache__ -prune -exec rm -rf {} +

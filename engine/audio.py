@@ -32,6 +32,9 @@ WRITE_FORMATS: dict[str, tuple[str, str]] = {
 #: libsndfile's header report when a PCM chunk is shorter than declared (WAV, AIFF, W64 …).
 _TRUNCATED = re.compile(r"^\s*(data|SSND)\s*:\s*\d+ \(should be|> file length", re.MULTILINE)
 
+#: Frames handed to libsndfile per write call (long single calls crash its Vorbis encoder).
+WRITE_BLOCK = 65536
+
 #: Sample rates libopus accepts; other rates cannot be written as .opus.
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
@@ -177,8 +180,11 @@ def write(path: str | Path, samples: np.ndarray, rate: int) -> None:
     if suffix == ".opus" and rate not in OPUS_RATES:
         raise AudioError(path, f"Opus cannot store {rate} Hz (use {', '.join(map(str, OPUS_RATES))})")
     partial = path.with_name(f".{path.name}.partial")
+    samples = samples[:, None] if samples.ndim == 1 else samples
     try:
-        sf.write(str(partial), samples, rate, format=major, subtype=subtype)
+        with sf.SoundFile(str(partial), "w", rate, samples.shape[1], subtype, format=major) as handle:
+            for start in range(0, len(samples), WRITE_BLOCK):  # libsndfile's Vorbis writer crashes on
+                handle.write(samples[start : start + WRITE_BLOCK])  # one call of more than ~96 s
         os.replace(partial, path)
     except (RuntimeError, sf.LibsndfileError, ValueError, OSError) as exc:
         partial.unlink(missing_ok=True)

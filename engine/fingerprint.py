@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
 
 import numpy as np
-from scipy import fft as sfft
 
 from . import loudness
 from .audio import to_stereo
@@ -165,6 +164,8 @@ def segment_spectra(samples: np.ndarray, rate: int) -> SegmentSpectra:
     # both weightings at once, applied to interleaved re², im² (one matmul per channel)
     weights = np.stack([parseval * loudness.k_weighting_power_response(freqs, rate), parseval], axis=1)
     weights = np.repeat(weights, 2, axis=0).astype(np.float32)
+    from scipy import fft as sfft  # scipy is imported on use: `import engine.fingerprint` stays light
+
     gains = loudness.channel_weights(samples.shape[1])
     total_spectrum = None
     k_energy = np.zeros(count)
@@ -288,6 +289,8 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
     max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
     if n < 2 * max_lag or not centred.any():
         return 0.0, 0.0
+    from scipy import fft as sfft
+
     size = sfft.next_fast_len(2 * n, real=True)  # zero-padded: linear, not circular, correlation
     spectrum = sfft.rfft(centred, size)
     acf = sfft.irfft(spectrum.real**2 + spectrum.imag**2, size)[:n]

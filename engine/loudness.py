@@ -28,6 +28,7 @@ SEGMENT_SECONDS = 0.1  # block step: 400 ms blocks at 75 % overlap advance by 10
 BLOCK_SEGMENTS = 4  # 400 ms momentary block
 SHORT_TERM_SEGMENTS = 30  # 3 s short-term window
 _OFFSET = -0.691
+MONO_ON_TWO_SPEAKERS_LU = 10.0 * float(np.log10(2.0))
 
 _SHELF_F0, _SHELF_GAIN_DB, _SHELF_Q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
 _HIGHPASS_F0, _HIGHPASS_Q = 38.13547087602444, 0.5003270373238773
@@ -163,6 +164,21 @@ def integrated_loudness(samples: np.ndarray, rate: int) -> float:
     return integrated_from_segments(segment_power(_as_2d(samples), rate))
 
 
+def playback_loudness(samples: np.ndarray, rate: int) -> float:
+    """Integrated loudness as heard on a stereo pair, in LUFS.
+
+    BS.1770 counts a mono file's one channel once, yet a player sends it to both speakers:
+    heard there it is as loud as its stereo duplicate, 10·log10(2) = 3.01 LU above the
+    one-channel figure. Mono is therefore measured as two identical channels; files with
+    two or more channels are measured as they are.
+    """
+    samples = _as_2d(samples)
+    value = integrated_loudness(samples, rate)
+    if samples.shape[1] == 1 and value > FLOOR_LUFS:
+        value += MONO_ON_TWO_SPEAKERS_LU
+    return value
+
+
 def short_term_loudness(samples: np.ndarray, rate: int) -> np.ndarray:
     """EBU short-term loudness (3 s window) every 100 ms, in LUFS."""
     return short_term_from_segments(segment_power(_as_2d(samples), rate))
@@ -174,25 +190,33 @@ def _as_2d(samples: np.ndarray) -> np.ndarray:
 
 # --- true peak ---------------------------------------------------------------------------
 
-_TAPS_PER_PHASE = 12
-_CHUNK = 65536
+TAPS_PER_PHASE = 48
+_KAISER_BETA = 7.0
+_CHUNK = 16384
+OVERSAMPLED_RATE = 352800  # 8× at 44.1 kHz, 16× at 22.05 kHz
 
 
 def oversampling_factor(rate: int) -> int:
-    """Factor that brings the rate to at least 176.4 kHz (4× at 44.1/48 kHz, BS.1770-4 Annex 2)."""
-    return max(1, int(np.ceil(176400 / rate - 1e-9)))
+    """Factor that brings the rate to at least 352.8 kHz (8× at 44.1/48 kHz, 16× at 22.05 kHz).
+
+    BS.1770-4 Annex 2 asks for at least 4× at 48 kHz, where a tone near Nyquist can read up to
+    0.7 dB low between the grid points; on an 8× grid the worst case up to 0.45·fs is 0.14 dB.
+    """
+    return max(1, int(np.ceil(OVERSAMPLED_RATE / rate - 1e-9)))
 
 
 def interpolation_phases(factor: int) -> np.ndarray:
-    """Polyphase interpolator, shape ``(12, factor)``.
+    """Polyphase interpolator, shape ``(48, factor)``.
 
     Column ``p`` holds the taps that compute the band-limited value at ``n + p/factor`` from
-    ``x[n−5] … x[n+6]``: a sinc at the original Nyquist under a Kaiser window (β = 6) spanning
-    ±6 samples, each phase normalised to unity DC gain (phase 0 returns ``x[n]`` exactly).
+    ``x[n−23] … x[n+24]``: a sinc at the original Nyquist under a Kaiser window (β = 7)
+    spanning ±24 samples, each phase normalised to unity DC gain (phase 0 returns ``x[n]``
+    exactly). Every phase is within 0.05 dB (complex error < 6·10⁻⁴) of the ideal
+    fractional delay up to 0.45·fs; the 12-tap interpolator it replaces was −5 dB there.
     """
-    half = _TAPS_PER_PHASE // 2
-    offsets = (half - 1) - np.arange(_TAPS_PER_PHASE)[:, None] + np.arange(factor)[None, :] / factor
-    window = np.i0(6.0 * np.sqrt(np.clip(1.0 - (offsets / half) ** 2, 0.0, None))) / np.i0(6.0)
+    half = TAPS_PER_PHASE // 2
+    offsets = (half - 1) - np.arange(TAPS_PER_PHASE)[:, None] + np.arange(factor)[None, :] / factor
+    window = np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (offsets / half) ** 2, 0.0, None))) / np.i0(_KAISER_BETA)
     phases = np.sinc(offsets) * window
     return (phases / phases.sum(axis=0, keepdims=True)).astype(np.float32)
 
@@ -210,9 +234,9 @@ def true_peak_envelope(channel: np.ndarray, factor: int, threshold: float = 0.0)
     if factor == 1 or len(x) == 0:
         return envelope
     phases = interpolation_phases(factor)[:, 1:]
-    half = _TAPS_PER_PHASE // 2
+    half = TAPS_PER_PHASE // 2
     padded = np.concatenate([np.zeros(half - 1, np.float32), x, np.zeros(half, np.float32)])
-    windows = sliding_window_view(padded, _TAPS_PER_PHASE)
+    windows = sliding_window_view(padded, TAPS_PER_PHASE)
     if threshold > 0.0:
         reach = float(np.abs(phases).sum(axis=0).max())
         runs = _loud_runs(envelope, threshold / reach)
@@ -222,17 +246,16 @@ def true_peak_envelope(channel: np.ndarray, factor: int, threshold: float = 0.0)
         for start in range(run_start, run_stop, _CHUNK):
             stop = min(start + _CHUNK, run_stop)
             interpolated = windows[start:stop] @ phases
-            np.abs(interpolated, out=interpolated)
             peak = envelope[start:stop]
-            for column in range(interpolated.shape[1]):
-                np.maximum(peak, interpolated[:, column], out=peak)
-    return envelope
+            np.maximum(peak, interpolated.max(axis=1), out=peak)
+            np.maximum(peak, -interpolated.min(axis=1), out=peak)
+    return np.abs(envelope, out=envelope)  # −0.0 from the negated minimum becomes +0.0
 
 
 def _loud_runs(magnitude: np.ndarray, level: float, block: int = 64) -> list[tuple[int, int]]:
     """Sample ranges covering every block whose peak reaches ``level``, plus its neighbours.
 
-    A block of 64 samples is wider than the ±6-sample interpolation window, so every window
+    A block of 64 samples is wider than the ±24-sample interpolation window, so every window
     holding a sample ≥ ``level`` lies inside a returned range.
     """
     starts = np.arange(0, len(magnitude), block)
@@ -246,7 +269,7 @@ def _loud_runs(magnitude: np.ndarray, level: float, block: int = 64) -> list[tup
 
 
 def true_peak(samples: np.ndarray, rate: int) -> float:
-    """Maximum true peak over all channels in dBTP (≥ 4× oversampling); silence → −200 dBTP."""
+    """Maximum true peak over all channels in dBTP (see :func:`oversampling_factor`); silence → −200 dBTP."""
     samples = _as_2d(samples)
     if samples.size == 0:
         return amplitude_to_db(0.0)

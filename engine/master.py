@@ -1,11 +1,16 @@
-"""The mastering chain: EQ → mid/side width → gain to target loudness → true-peak limiter.
+"""The mastering chain: high-pass → EQ → mid/side width → gain to target loudness → true-peak limiter.
 
+The chain opens with a 20 Hz high-pass (2nd-order Butterworth), so a DC offset or subsonic
+rumble never reaches the EQ and the limiter (a low shelf would lift DC into gain reduction).
 EQ uses the RBJ Audio-EQ-Cookbook biquads (Robert Bristow-Johnson): a low shelf (bass), a
 peaking filter (mid) and a high shelf (treble), shelf slope S = 1. Offline rendering and the
 block-streaming processor share :func:`design_eq`, :func:`apply_width` and the limiter's
 :func:`limiter_gain`, so a streamed track equals the offline render.
 
-Silence is never boosted: material below the BS.1770 absolute gate keeps unity gain.
+Loudness is measured as the track is heard on a stereo pair (``loudness.playback_loudness``):
+a mono file plays on both speakers, so it is mastered to the same loudness as its stereo
+duplicate. Silence is never boosted: material below the BS.1770 absolute gate keeps unity gain.
+scipy is imported inside the functions that use it (``import engine.master`` stays light).
 """
 
 from __future__ import annotations
@@ -13,17 +18,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import ndimage, signal
 
 from . import loudness
 from .audio import to_stereo
 from .model import MasterParams
 
+HIGHPASS_HZ = 20.0  # DC blocker / subsonic filter at the head of the chain
 LOOKAHEAD_SECONDS = 0.005  # attack ramp of the limiter
 HOLD_SECONDS = 0.020  # gain stays reduced this long after a peak before releasing
-SAFETY_DB = 0.05  # the limiter aims this far below the ceiling
+# The limiter aims this far below the ceiling: the 8× envelope can read a tone at 0.45·fs up
+# to 0.14 dB low between its grid points (see loudness.oversampling_factor).
+SAFETY_DB = 0.15
 LOUDNESS_TOLERANCE_LU = 0.2  # re-run the loudness stage when the output misses by more
-_INTERPOLATION_SPAN = 6  # samples on each side that shape an inter-sample peak
+_INTERPOLATION_SPAN = loudness.TAPS_PER_PHASE // 2  # samples on each side that shape an inter-sample peak
 
 
 # --- EQ -----------------------------------------------------------------------------------
@@ -46,6 +53,15 @@ def _shelf(kind: str, freq: float, gain_db: float, rate: float) -> list[float]:
     return [b0 / a0, b1 / a0, b2 / a0, 1.0, a1 / a0, a2 / a0]
 
 
+def _highpass(freq: float, rate: float) -> list[float]:
+    """RBJ cookbook high-pass biquad with Q = 1/√2: a 2nd-order Butterworth, −3 dB at ``freq``."""
+    w0 = 2.0 * np.pi * freq / rate
+    cos_w0 = np.cos(w0)
+    alpha = np.sin(w0) / np.sqrt(2.0)
+    a0 = 1.0 + alpha
+    return [(1 + cos_w0) / 2 / a0, -(1 + cos_w0) / a0, (1 + cos_w0) / 2 / a0, 1.0, -2 * cos_w0 / a0, (1 - alpha) / a0]
+
+
 def _peak(freq: float, gain_db: float, q: float, rate: float) -> list[float]:
     """RBJ cookbook peaking-EQ biquad as one second-order section."""
     a = 10.0 ** (gain_db / 40.0)
@@ -63,7 +79,7 @@ def _peak(freq: float, gain_db: float, q: float, rate: float) -> list[float]:
 
 
 def design_eq(params: MasterParams, rate: float) -> np.ndarray:
-    """Second-order sections (3×6): low shelf, mid peak, high shelf.
+    """Second-order sections (4×6): 20 Hz high-pass, low shelf, mid peak, high shelf.
 
     Corner frequencies above 45 % of the sample rate are pulled down to it, so an 8 kHz file
     still gets a (lower) treble shelf instead of an unstable filter.
@@ -71,6 +87,7 @@ def design_eq(params: MasterParams, rate: float) -> np.ndarray:
     limit = 0.45 * rate
     return np.array(
         [
+            _highpass(HIGHPASS_HZ, rate),
             _shelf("low", min(params.bass_hz, limit), params.bass_db, rate),
             _peak(min(params.mid_hz, limit), params.mid_db, params.mid_q, rate),
             _shelf("high", min(params.treble_hz, limit), params.treble_db, rate),
@@ -151,6 +168,8 @@ def limiter_gain(envelope: np.ndarray, gain: float, ceiling: float, timing: Limi
         required = np.minimum(np.float32(1.0), np.float32(ceiling / gain) / envelope)
     if len(required) == 0 or required.min() >= 1.0:
         return np.ones(len(required))
+    from scipy import ndimage
+
     # the signal is preceded by silence (r = 1); the average must see m[j] for those j too
     lead = timing.lookahead - 1
     required = np.concatenate([np.ones(lead), required])
@@ -196,6 +215,8 @@ class StreamingMaster:
 
     def pre_loudness(self, block: np.ndarray) -> np.ndarray:
         """EQ and width for one block (the part that must match the offline render exactly)."""
+        from scipy import signal
+
         filtered, self._zi = signal.sosfilt(self._sos, _prepare(block), axis=0, zi=self._zi)
         return apply_width(filtered, self.params.width)
 
@@ -239,9 +260,11 @@ class MasterReport:
 
 def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "") -> tuple[np.ndarray, MasterReport]:
     """Render ``samples`` through the chain; returns float32 audio and a :class:`MasterReport`."""
-    lufs_in = loudness.integrated_loudness(samples, rate)
+    from scipy import signal
+
+    lufs_in = loudness.playback_loudness(samples, rate)
     shaped = apply_width(signal.sosfilt(design_eq(params, rate), _prepare(samples), axis=0), params.width)
-    lufs_shaped = loudness.integrated_loudness(shaped, rate)
+    lufs_shaped = loudness.playback_loudness(shaped, rate)
     timing = LimiterTiming.at(rate)
     ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
     gain_db = loudness_gain_db(lufs_shaped, params)
@@ -259,7 +282,7 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     tp_out = loudness.true_peak(out, rate)
     if tp_out > params.ceiling_dbtp:  # last resort; keeps the ceiling promise absolute
         out *= np.float32(10.0 ** ((params.ceiling_dbtp - SAFETY_DB - tp_out) / 20.0))
-        lufs_out = loudness.integrated_loudness(out, rate)
+        lufs_out = loudness.playback_loudness(out, rate)
         tp_out = loudness.true_peak(out, rate)
     report = MasterReport(
         type=kind,
@@ -290,4 +313,4 @@ def _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped) -> 
     if deepest >= 1.0:  # limiter idle: loudness scales exactly with the gain
         lufs = lufs_shaped + gain_db if lufs_shaped > loudness.FLOOR_LUFS else loudness.FLOOR_LUFS
         return out, lufs, 0.0
-    return out, loudness.integrated_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10)))
+    return out, loudness.playback_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10)))

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import ProfileError
 from .fingerprint import FEATURE_NAMES
 
-#: The base model shipped with the program (top-level ``profiles/`` of the distribution).
-SHIPPED_PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+#: The base model shipped with the program: package data ``engine/profiles`` (in the checkout a
+#: symlink to the top-level ``profiles/``; in a wheel the copied files). Wheels install unzipped,
+#: so the resource is a real folder.
+SHIPPED_PROFILES_DIR = Path(str(resources.files(__package__) / "profiles"))
 DEFAULT_MIN_CONFIDENCE = 0.65
 
 

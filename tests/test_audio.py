@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -130,3 +133,24 @@ def test_opus_rejects_unsupported_rate(tmp_path):
     with pytest.raises(AudioError, match="Opus cannot store 44100 Hz"):
         audio.write(tmp_path / "x.opus", np.zeros((10, 2), np.float32), 44100)
     assert not list(tmp_path.iterdir())  # nothing half-written left behind
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".opus", ".mp3"])
+def test_five_minute_lossy_output_is_written_whole(tmp_path, suffix):
+    # libsndfile's encoders crashed (SIGSEGV, no file) when fed a long track in one call; the
+    # write runs in a child process so a crash fails this test instead of the whole run.
+    rate, seconds = 48000, 300
+    path = tmp_path / f"long{suffix}"
+    script = (
+        "import numpy as np, sys\n"
+        "from engine import audio\n"
+        f"t = np.arange({rate * seconds}) / {rate}\n"
+        "x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)\n"
+        f"audio.write(sys.argv[1], np.stack([x, x], axis=1), {rate})\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    decoded = audio.decode(path)
+    assert decoded.duration == pytest.approx(seconds, abs=0.1)
+    middle = decoded.samples[len(decoded.samples) // 2 : len(decoded.samples) // 2 + rate]
+    assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.3 / np.sqrt(2), rel=0.05)

@@ -67,3 +67,16 @@ def test_bounds_cover_every_parameter():
     check_bounds(MasterParams())
     with pytest.raises(ProfileError, match="ceiling_dbtp"):
         check_bounds(MasterParams(ceiling_dbtp=0.5))
+
+
+def test_engine_imports_do_not_pay_for_scipy():
+    # scipy.signal costs 0.8–2.3 s to import; commands that never touch audio must not pay it.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, engine, engine.detect, engine.model, engine.fingerprint, engine.master, engine.loudness\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
-from .common import UserError, add_command, home, print_json
+from .common import UserError, add_command, home, invocation, print_json
+
+#: What the demo suggests trying next (each works as printed after ``auralis --home DEMO``).
+TIPS = ("analyze --monthly-summary", "profiles diff studio@1.0 studio@1.1",
+        "sql 'SELECT * FROM profile_satisfaction'")  # fmt: skip
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,9 +57,9 @@ def run_demo(args: argparse.Namespace) -> int:
             f"  {track['type']:17s} {track['confidence']:.2f}  (made as {track['character']})"
         )
     print(f"{summary['feedback_events']} feedback events over six months; try:")
-    print(f"  auralis --home {data} analyze --monthly-summary")
-    print(f"  auralis --home {data} profiles diff studio@1.0 studio@1.1")
-    print(f'  auralis --home {data} sql "SELECT * FROM profile_satisfaction"')
+    command = f"{invocation()} --home {shlex.quote(str(data))}"
+    for tip in TIPS:
+        print(f"  {command} {tip}")
     if not args.no_ui and sys.stdout.isatty():
         _open(data, args)
     return 0

@@ -47,6 +47,21 @@ def since(text: str | None):
         raise UserError(str(exc)) from None
 
 
+def invocation() -> str:
+    """How to run this very ``auralis`` from a shell: ``auralis`` when that is what PATH finds,
+    else the script's absolute path, else ``python -m auralis_tui`` with this interpreter."""
+    import shlex
+    import shutil
+
+    script = Path(sys.argv[0])
+    if script.name == "auralis":
+        found = shutil.which("auralis")
+        if found and Path(found).resolve() == script.resolve():
+            return "auralis"
+        return shlex.quote(str(script.resolve()))
+    return f"{shlex.quote(sys.executable)} -m auralis_tui"
+
+
 def print_json(data: object) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
