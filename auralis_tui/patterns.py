@@ -22,7 +22,8 @@ _ADJECTIVES: dict[_Key, tuple[str, ...]] = {
     ("bass_db", -1): ("boomy", "muddy", "bass-heavy", "bloated", "bassy"),
     ("treble_db", 1): ("dull", "dark", "muffled", "veiled"),
     ("treble_db", -1): (
-        "harsh", "bright", "too bright", "too crisp", "sibilant", "sibilance", "shrill", "piercing", "fatiguing", "brittle"
+        "harsh", "bright", "too bright", "too crisp", "sibilant", "sibilance", "shrill", "piercing", "fatiguing",
+        "brittle",
     ),
     ("width", 1): ("narrow", "wider", "cramped"),
     ("width", -1): ("too wide", "phasey", "phasy", "out of phase"),

@@ -151,9 +151,15 @@ def test_ab_switch_keeps_the_position(tmp_path, sink):
 def test_ab_is_loudness_matched(tmp_path, sink):
     home = tmp_path / "home"
     track = music(tmp_path / "e.wav", 20.0, 48000, freq=660.0)
-    assert run(sink, str(track), "match", home=home, script=AB).returncode == 0
-    out = played(sink)
-    first, second = out[: 48000], out[3 * 48000 : 19 * 48000]
+    result = run(sink, str(track), "match", home=home, script=AB)
+    assert result.returncode == 0, result.stderr
+    original = expected_stereo(track)
+    out = played(sink)[: len(original)]
+    head = slice(0, 24000)  # before the toggle: the original at the matching gain
+    gain = float((out[head] * original[head]).sum() / (original[head] ** 2).sum())
+    switch = np.flatnonzero(np.any(np.abs(out - gain * original) > 1e-4, axis=1))[0]  # wherever a busy machine put it
+    assert 48000 <= switch <= 15 * 48000
+    first, second = out[:switch], out[switch + 480 : 19 * 48000]  # clear of the 10 ms crossfade
     assert integrated_loudness(first, 48000) == pytest.approx(integrated_loudness(second, 48000), abs=0.5)
 
 
