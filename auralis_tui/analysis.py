@@ -41,6 +41,8 @@ class Analysis:
                 "scores": det.scores,
                 "matched": det.matched() if det.evidence else [],
                 "missed": det.missed() if det.evidence else [],
+                "rules": det.rules() if det.evidence else {"matched": [], "missed": []},
+                "reason": det.reason,
             },
         }
 

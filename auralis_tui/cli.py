@@ -7,6 +7,7 @@ top-level parser and turns the errors a user can fix into one line on stderr.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,13 +19,28 @@ from .commands import register_all
 from .commands.app import run_app
 from .commands.common import UserError
 from .config import ConfigError
-from .errors import AudioUnavailable
+from .errors import AudioUnavailable, Refused
 from .feedback import FeedbackError
 from .store import QueryRefused, StoreError
 
 USER_ERRORS = (
     AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError, AudioUnavailable,
+    Refused,
 )  # fmt: skip
+
+
+class _StderrLine(logging.Handler):
+    """Warnings from the services (a busy database, a cut comment): one ``auralis:`` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"auralis: {record.getMessage()}", file=sys.stderr)
+
+
+def _say_warnings() -> None:
+    logger = logging.getLogger("auralis")
+    if not any(isinstance(h, _StderrLine) for h in logger.handlers):
+        logger.addHandler(_StderrLine(logging.WARNING))
+        logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _say_warnings()
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", run_app)
     try:
         return run(args)

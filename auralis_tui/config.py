@@ -3,12 +3,13 @@ user's comments and layout survive every change."""
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
+
+from .versioned import write_atomic
 
 CONFIG_NAME = "config.toml"
 _TEMPLATE = """\
@@ -81,8 +82,4 @@ def add_library_root(home: Path, root: Path) -> bool:
 def _write(path: Path, text: str) -> None:
     """Atomic replace: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    with open(partial, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    write_atomic(path, text)

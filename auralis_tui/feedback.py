@@ -12,12 +12,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 LOG_RELATIVE = Path("personal/feedback/ratings.jsonl")
@@ -26,30 +28,20 @@ FIX_EVENTS = EVENTS[1:]
 RATINGS = (1, 2, 3, 4, 5)  # worst to best
 WHOLE_FIX = "profile"  # ``fix.parameter`` of a decision about the whole applied mastering
 
-#: Every field of a line and its DuckDB type: the log's schema, used by readers in SQL.
+#: Every field of a line, read by DuckDB as raw JSON so the checks below see the real types
+#: (a typed column would quietly turn 5 into "5" or NaN into a number).
 DUCKDB_COLUMNS: dict[str, str] = {
-    "schema": "INTEGER",
-    "id": "VARCHAR",  # uuid4 hex
-    "timestamp": "TIMESTAMP",  # UTC, ISO-8601 with a Z
-    "event": "VARCHAR",  # one of EVENTS
-    "track": "VARCHAR",  # file name
-    "track_path": "VARCHAR",
-    "detected_type": "VARCHAR",
-    "confidence": "JSON",  # number 0..1 (JSON so a quoted "0.8" is caught, not converted)
-    "philosophy": "VARCHAR",  # the profile's title, e.g. "HD Bright Transparent"
-    "rating": "JSON",  # whole number 1..5 for rating events (JSON so "4", 4.5 or true are caught)
-    "comment": "VARCHAR",
-    "fingerprint": "JSON",  # the 25 named values
-    "parameters_applied": "STRUCT(bass_db DOUBLE, mid_db DOUBLE, treble_db DOUBLE, width DOUBLE, "
-    "target_lufs DOUBLE, ceiling_dbtp DOUBLE)",
-    "profile": "STRUCT(name VARCHAR, version VARCHAR)",
-    "personal_version": "VARCHAR",
-    "variant": "VARCHAR",  # blind A/B: "control" | "treatment"
-    "test_id": "VARCHAR",
-    "fix": "STRUCT(parameter VARCHAR, delta DOUBLE)",  # fix events: the change concerned
-    "refers_to": "VARCHAR",  # fix events: id of the rating they answer
-}
+    name: "JSON"
+    for name in (
+        "schema", "id", "timestamp", "event", "track", "track_path", "detected_type", "confidence", "philosophy",
+        "rating", "comment", "fingerprint", "parameters_applied", "profile", "personal_version", "variant",
+        "test_id", "fix", "refers_to", "heard",
+    )
+}  # fmt: skip
 APPLIED_KEYS = ("bass_db", "mid_db", "treble_db", "width", "target_lufs", "ceiling_dbtp")
+HEARD = ("mastered", "original")  # what the listener heard when rating (absent: mastered)
+COMMENT_LIMIT = 4096  # bytes of a comment that are kept and analysed
+NUMBER_LIMIT = 1e12  # any number in a line is finite and within ±this
 
 
 class FeedbackError(ValueError):
@@ -118,6 +110,23 @@ def make_event(
     return record
 
 
+# --- the one validator ------------------------------------------------------------------------
+# Each rule below exists twice, side by side: in Python (``problem_with``: appends, export, forget,
+# the app's reads) and as SQL over the raw JSON columns (``VALID_SQL``: ingest). tests/test_hardening.py
+# checks that both refuse exactly the same lines of a hostile corpus.
+
+_TEXT_FIELDS = ("track", "track_path", "detected_type", "philosophy", "comment", "personal_version", "variant",
+                "test_id", "refers_to")  # fmt: skip
+_NUMBER_MAPS = ("fingerprint", "parameters_applied")
+_TIMESTAMP = r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|\+00:00)"
+_TIMESTAMP_RE = re.compile(_TIMESTAMP)
+
+
+def is_number(value: object) -> bool:
+    """A finite JSON number within ±``NUMBER_LIMIT`` (booleans are not numbers)."""
+    return type(value) in (int, float) and -NUMBER_LIMIT <= value <= NUMBER_LIMIT  # NaN fails both
+
+
 def problem_with(record: object) -> str | None:
     """Why ``record`` is not a valid event line, or None when it is."""
     if not isinstance(record, dict):
@@ -125,32 +134,118 @@ def problem_with(record: object) -> str | None:
     for name in ("id", "timestamp", "event"):
         if not isinstance(record.get(name), str) or not record[name]:
             return f"missing {name}"
-    if record["event"] not in EVENTS:
-        return f"event must be one of {', '.join(EVENTS)}, not {record['event']!r}"
-    try:
-        parse_timestamp(record["timestamp"])
-    except ValueError:
-        return f"bad timestamp {record['timestamp']!r}"
+    event = record["event"]
+    if event not in EVENTS:
+        return f"event must be one of {', '.join(EVENTS)}, not {event!r}"
+    if not _TIMESTAMP_RE.fullmatch(record["timestamp"]) or not _parses(record["timestamp"]):
+        return f"bad timestamp {record['timestamp']!r} (UTC ISO-8601 with a Z)"
+    if record.get("schema") not in (None, SCHEMA_VERSION) or isinstance(record.get("schema"), bool | float):
+        return f"schema must be {SCHEMA_VERSION}, not {record['schema']!r}"
+    for name in _TEXT_FIELDS:
+        if not isinstance(record.get(name), str | None):
+            return f"{name} must be text, not {record[name]!r}"
     rating = record.get("rating")
-    if record["event"] == "rating" and rating is None:
+    if event == "rating" and rating is None:
         return "a rating event needs a rating"
-    if rating is not None and (isinstance(rating, bool) or rating not in RATINGS):
+    if event == "rating" and (type(rating) is not int or rating not in RATINGS):
         return f"rating must be a whole number from 1 to 5, not {rating!r}"
+    if event != "rating" and rating is not None:
+        return f"a {event} event carries no rating"
     confidence = record.get("confidence")
-    if confidence is not None and not (isinstance(confidence, int | float) and 0.0 <= confidence <= 1.0):
-        return f"confidence must be between 0 and 1, not {confidence!r}"
+    if confidence is not None and not (is_number(confidence) and 0 <= confidence <= 1):
+        return f"confidence must be a number from 0 to 1, not {confidence!r}"
+    for name in _NUMBER_MAPS:
+        values = record.get(name)
+        if values is not None and not (isinstance(values, dict) and all(map(is_number, values.values()))):
+            return f"{name} must map names to finite numbers"
+    profile = record.get("profile")
+    if profile is not None and not (
+        isinstance(profile, dict) and all(isinstance(profile.get(k), str | None) for k in ("name", "version"))
+    ):
+        return "profile must be an object with a text name and version"
+    fix = record.get("fix")
+    if fix is not None and not (
+        isinstance(fix, dict) and isinstance(fix.get("parameter"), str | None)
+        and (fix.get("delta") is None or is_number(fix["delta"]))
+    ):  # fmt: skip
+        return "fix must be an object with a text parameter and a finite delta"
+    if event == "modify" and (fix is None or fix.get("parameter") is None or fix.get("delta") is None):
+        return "a modify event needs fix.parameter and fix.delta"
+    if record.get("heard") not in (None, *HEARD):
+        return f"heard must be one of {', '.join(HEARD)}, not {record['heard']!r}"
     return None
 
 
-#: The same checks as :func:`problem_with`, as a SQL predicate over ``DUCKDB_COLUMNS`` (a line
-#: DuckDB cannot parse into those types arrives as all-NULL and fails it too).
-VALID_SQL = f"""id IS NOT NULL AND id <> '' AND timestamp IS NOT NULL
-    AND event IN ({", ".join(f"'{e}'" for e in EVENTS)})
-    AND (coalesce(json_type(rating), 'NULL') <> 'NULL' OR event <> 'rating')
-    AND (coalesce(json_type(rating), 'NULL') = 'NULL'
-         OR json_type(rating) = 'UBIGINT' AND rating::INTEGER BETWEEN 1 AND 5)
-    AND (coalesce(json_type(confidence), 'NULL') = 'NULL'
-         OR json_type(confidence) IN ('UBIGINT', 'DOUBLE') AND confidence::DOUBLE BETWEEN 0 AND 1)"""
+def _parses(timestamp: str) -> bool:
+    try:
+        parse_timestamp(timestamp)
+    except ValueError:
+        return False
+    return True
+
+
+def _sql_text(expr: str) -> str:
+    return f"coalesce(json_type({expr}), 'NULL') IN ('VARCHAR', 'NULL')"
+
+
+def _sql_number(expr: str) -> str:
+    number = f"json_type({expr}) IN ('UBIGINT', 'BIGINT', 'DOUBLE')"
+    return f"({number} AND abs(try_cast({expr} AS DOUBLE)) <= {NUMBER_LIMIT:.0f})"
+
+
+def _sql_optional(expr: str, check: str) -> str:
+    return f"(coalesce(json_type({expr}), 'NULL') = 'NULL' OR {check})"
+
+
+def _sql_text_value(name: str) -> str:
+    return f"(json_type({name}) = 'VARCHAR' AND {name}->>'$' <> '')"
+
+
+def _sql_in(values: Sequence[str]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
+_ts = "(timestamp->>'$')"
+#: The line's timestamp as a naive UTC TIMESTAMP (NULL when it is not one).
+SQL_TIMESTAMP = f"try_cast(regexp_replace({_ts}, '(Z|[+]00:00)$', '') AS TIMESTAMP)"
+_PROFILE_NAME, _PROFILE_VERSION = "profile->'name'", "profile->'version'"
+_FIX_PARAMETER, _FIX_DELTA = "fix->'parameter'", "fix->'delta'"
+_all_numbers = "coalesce(list_bool_and(list_transform(json_extract({0}, '$.*'), lambda v: {1})), true)"
+
+#: :func:`problem_with` as a SQL predicate over ``DUCKDB_COLUMNS`` (a line DuckDB cannot parse
+#: arrives as all-NULL and fails it too).
+VALID_SQL = " AND ".join(
+    [
+        _sql_text_value("id"),
+        _sql_text_value("timestamp"),
+        f"json_type(event) = 'VARCHAR' AND event->>'$' IN {_sql_in(EVENTS)}",
+        f"regexp_full_match({_ts}, '{_TIMESTAMP}')",
+        f"{SQL_TIMESTAMP} IS NOT NULL",
+        _sql_optional(
+            "schema", f"json_type(schema) IN ('UBIGINT', 'BIGINT') AND try_cast(schema AS BIGINT) = {SCHEMA_VERSION}"
+        ),
+        *(_sql_text(name) for name in _TEXT_FIELDS),
+        "CASE WHEN event->>'$' = 'rating' THEN json_type(rating) IN ('UBIGINT', 'BIGINT') "
+        "AND try_cast(rating AS BIGINT) BETWEEN 1 AND 5 ELSE coalesce(json_type(rating), 'NULL') = 'NULL' END",
+        _sql_optional("confidence", f"{_sql_number('confidence')} AND try_cast(confidence AS DOUBLE) BETWEEN 0 AND 1"),
+        *(
+            _sql_optional(name, f"json_type({name}) = 'OBJECT' AND {_all_numbers.format(name, _sql_number('v'))}")
+            for name in _NUMBER_MAPS
+        ),
+        _sql_optional(
+            "profile",
+            f"json_type(profile) = 'OBJECT' AND {_sql_text(_PROFILE_NAME)} AND {_sql_text(_PROFILE_VERSION)}",
+        ),
+        _sql_optional(
+            "fix",
+            f"json_type(fix) = 'OBJECT' AND {_sql_text(_FIX_PARAMETER)} "
+            f"AND {_sql_optional(_FIX_DELTA, _sql_number(_FIX_DELTA))}",
+        ),
+        f"(event->>'$' <> 'modify' OR coalesce(json_type({_FIX_PARAMETER}), 'NULL') <> 'NULL' "
+        f"AND coalesce(json_type({_FIX_DELTA}), 'NULL') <> 'NULL')",
+        _sql_optional("heard", f"json_type(heard) = 'VARCHAR' AND heard->>'$' IN {_sql_in(HEARD)}"),
+    ]
+)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -170,13 +265,18 @@ def locked(home: Path) -> Iterator[Path]:
 
 
 def append(home: Path, records: Sequence[Mapping] | Mapping) -> None:
-    """Append one or more events: one locked ``O_APPEND`` write of whole lines, then ``fsync``."""
+    """Append one or more events: one locked ``O_APPEND`` write of whole lines, then ``fsync``.
+
+    A write that fails part-way (a full disk) is cut back off, so the log never keeps half a line."""
     batch = [records] if isinstance(records, Mapping) else list(records)
     for record in batch:
         problem = problem_with(dict(record))
         if problem:
             raise FeedbackError(problem)
-    data = "".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in batch)
+    try:
+        data = "".join(dumps(record) + "\n" for record in batch)
+    except ValueError as exc:  # a non-finite number in a field the validator does not know
+        raise FeedbackError(f"not written: {exc}") from None
     with locked(home) as path:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -184,11 +284,23 @@ def append(home: Path, records: Sequence[Mapping] | Mapping) -> None:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 data = "\n" + data  # a crashed writer left a torn line: never glue onto it
             payload = data.encode("utf-8")
-            while payload:
-                payload = payload[os.write(fd, payload) :]
-            os.fsync(fd)
+            try:
+                while payload:
+                    payload = payload[os.write(fd, payload) :]
+                os.fsync(fd)
+            except OSError as exc:
+                os.ftruncate(fd, size)
+                raise FeedbackError(f"{path}: not written: {exc.strerror or exc}") from None
         finally:
             os.close(fd)
+
+
+def cap_comment(text: str) -> tuple[str, bool]:
+    """``text`` cut to ``COMMENT_LIMIT`` bytes of UTF-8 (never inside a character), and whether it was cut."""
+    data = text.encode("utf-8")
+    if len(data) <= COMMENT_LIMIT:
+        return text, False
+    return data[:COMMENT_LIMIT].decode("utf-8", "ignore"), True
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -238,11 +350,33 @@ def complete_range(path: Path, offset: int = 0, chunk: int = 1 << 20) -> tuple[i
     return end, lines
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _first_wins(pairs: list[tuple[str, object]]) -> dict:
+    record: dict = {}
+    for key, value in pairs:
+        record.setdefault(key, value)
+    return record
+
+
+def loads(line: bytes | str) -> object:
+    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused; of a repeated key
+    the first value counts (as in DuckDB's reader)."""
+    return json.loads(line, parse_constant=_refuse_constant, object_pairs_hook=_first_wins)
+
+
+def dumps(record: Mapping) -> str:
+    """One compact line; a non-finite number raises instead of writing ``NaN``."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def parse_line(line: bytes) -> dict | None:
     """The event on one non-empty line, or None when the line is torn or invalid."""
     try:
-        record = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = loads(line)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     return None if problem_with(record) else record
 
@@ -254,9 +388,9 @@ def parse_lines(data: bytes) -> tuple[list[dict], int]:
     return events, len(parsed) - len(events)
 
 
-def stream_events(path: Path, chunk: int = 1 << 20) -> Iterator[dict | None]:
-    """Each complete non-empty line's event (None for a torn or invalid one), read in 1 MB chunks,
-    so a million-line log is never held in memory; a last line without its newline is left out."""
+def stream_lines(path: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """Each complete non-empty line (without its newline), read in 1 MB chunks, so a million-line
+    log is never held in memory; a last line without its newline is left out."""
     if not path.exists():
         return
     with open(path, "rb") as handle:
@@ -264,7 +398,12 @@ def stream_events(path: Path, chunk: int = 1 << 20) -> Iterator[dict | None]:
         while block := handle.read(chunk):
             lines = (rest + block).split(b"\n")
             rest = lines.pop()
-            yield from (parse_line(line) for line in lines if line.strip())
+            yield from (line for line in lines if line.strip())
+
+
+def stream_events(path: Path, chunk: int = 1 << 20) -> Iterator[dict | None]:
+    """Each complete non-empty line's event (None for a torn or invalid one), streamed."""
+    return (parse_line(line) for line in stream_lines(path, chunk))
 
 
 def read_log(home: Path, offset: int = 0) -> LogRead:
@@ -286,28 +425,56 @@ def log_identity(home: Path) -> tuple[int, int] | None:
 # --- rewriting ---------------------------------------------------------------------------------
 
 
-def rewrite(home: Path, keep: Callable[[dict], bool]) -> tuple[int, int]:
-    """Keep only events for which ``keep`` is true (and drop invalid lines); returns (kept, dropped).
+class Rewritten(NamedTuple):
+    kept: int
+    dropped: int
+    invalid: int  # lines the validator refuses, kept as they were: their age is unknown
+
+
+def skipped_note(count: int) -> str:
+    """How every reader names the lines :func:`problem_with` refuses."""
+    return f"{count} invalid line(s) in the feedback log skipped (torn, or not a valid event)"
+
+
+def rewrite(home: Path, keep: Callable[[dict], bool]) -> Rewritten:
+    """Keep only the events for which ``keep`` is true; invalid and torn lines stay as they were.
 
     The new log is written beside the old one, fsynced, and renamed over it under the lock, so
-    a crash at any point leaves one complete log.
+    a crash at any point leaves one complete log; a failed write (a full disk) removes its
+    temporary file and leaves the log as it was.
     """
-    kept = dropped = 0
+    kept = dropped = invalid = 0
     with locked(home) as path:
+        if not path.exists():
+            return Rewritten(0, 0, 0)
         partial = path.with_name(f".{path.name}.partial")
-        with open(partial, "w", encoding="utf-8") as handle:
-            for event in stream_events(path):
-                if event is not None and keep(event):
-                    handle.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-                    kept += 1
-                else:
-                    dropped += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-        directory = os.open(path.parent, os.O_RDONLY)
         try:
-            os.fsync(directory)
+            with open(partial, "wb") as handle:
+                for line in stream_lines(path):
+                    event = parse_line(line)
+                    if event is None or keep(event):
+                        handle.write(line + b"\n")
+                        kept += event is not None
+                        invalid += event is None
+                    else:
+                        dropped += 1
+                end, _ = complete_range(path)
+                with open(path, "rb") as tail:  # a torn last line (no newline) is not ours to drop
+                    tail.seek(end)
+                    handle.write(tail.read())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, path)
         finally:
-            os.close(directory)
-    return kept, dropped
+            partial.unlink(missing_ok=True)
+        fsync_directory(path.parent)
+    return Rewritten(kept, dropped, invalid)
+
+
+def fsync_directory(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

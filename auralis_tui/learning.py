@@ -278,12 +278,17 @@ class Outcome:
 
 def after_feedback(home: Path, track: str | None = None) -> Outcome:
     """Ingest the new feedback lines (which updates the confidences), then recompute the running
-    A/B tests and the degradation watch — all on one DuckDB connection."""
-    from . import abtest, store
+    A/B tests and the degradation watch — all on one DuckDB connection. A database that cannot
+    be used now only delays this (said once on the log channel): the feedback is already saved."""
+    from . import abtest, rating, store
 
-    with store.session(home):
-        store.sync_feedback(home)
-        running = [test for test in abtest.all_tests(home) if not test.stopped]
-        tests = [(test, abtest.results(home, test)) for test in running]
-        learned = store.learned_confidence(home, track) if track else {}
-        return Outcome(tests, degradations(home), learned)
+    try:
+        with store.session(home, timeout=rating.QUICK_TIMEOUT):
+            store.sync_feedback(home)
+            running = [test for test in abtest.all_tests(home) if not test.stopped]
+            tests = [(test, abtest.results(home, test)) for test in running]
+            learned = store.learned_confidence(home, track) if track else {}
+            return Outcome(tests, degradations(home), learned)
+    except store.StoreError as exc:  # the event is in the log: the next ingest counts it
+        store.deferred(home, exc)
+        return Outcome([], [], {})

@@ -21,3 +21,25 @@ def data_home(override: str | Path | None = None) -> Path:
     root = root.expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+#: What Auralis keeps in its home that no export or render may overwrite (folders: all inside).
+_KEPT = ("personal", "profiles", "config.toml", "library.duckdb", "library.duckdb.wal")
+
+
+def refuse_overwrite(home: Path, target: str | Path, *inputs: str | Path) -> Path:
+    """``target`` (resolved, symlinks followed) unless it is one of ``inputs`` or a file Auralis
+    keeps in ``home`` (the feedback log, profiles, the personal layer, settings, the database)."""
+    from .errors import Refused
+
+    resolved = Path(target).expanduser().resolve()
+    for source in inputs:
+        source = Path(source).expanduser().resolve()
+        if resolved == source or (resolved.exists() and source.exists() and os.path.samefile(resolved, source)):
+            raise Refused(f"{target}: that is the input; write to another file")
+    home = home.resolve()
+    for name in _KEPT:
+        kept = home / name
+        if resolved == kept or kept in resolved.parents:
+            raise Refused(f"{target}: that is Auralis's own data ({kept}); write somewhere else")
+    return resolved

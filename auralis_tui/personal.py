@@ -27,7 +27,8 @@ from engine.model import PARAM_BOUNDS, MasterParams, Profile
 
 from . import profiles
 from .corrections import GEAR, HEARING
-from .versioned import VersionFolder, stamp
+from .paths import refuse_overwrite
+from .versioned import VersionFolder, stamp, write_atomic
 
 ADJUSTABLE = ("bass_db", "mid_db", "treble_db", "width")
 TREBLE_DB_PER_BRIGHTNESS_PERCENT = 0.1
@@ -250,9 +251,7 @@ def export_shared(home: Path, target: Path) -> None:
     for key in _SHARED_KEYS:
         if getattr(layer, key) or key != "adjust":
             document[key] = getattr(layer, key)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(tomlkit.dumps(document), encoding="utf-8")
-    partial.replace(target)
+    write_atomic(refuse_overwrite(home, target), tomlkit.dumps(document))
 
 
 MAX_IMPORT_BYTES = 64 * 1024

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from . import feedback, patterns
 from .feedback import parse_timestamp
+from .paths import refuse_overwrite
+from .versioned import write_atomic_stream
 
 EXPORT_FORMAT = "auralis-anonymized-feedback"
 
@@ -36,18 +38,19 @@ def anonymize(event: dict) -> dict:
     }
 
 
-def export_anonymized(home: Path, target: str | Path) -> int:
+def export_anonymized(home: Path, target: str | Path) -> tuple[int, int]:
     """Write every valid event, anonymized, to ``target`` (atomically, streamed: one event per
-    line inside the JSON document); returns the count."""
-    target = Path(target)
-    partial = target.with_name(f".{target.name}.partial")
-    count = 0
-    with open(partial, "w", encoding="utf-8") as out:
+    line inside the JSON document); returns (events written, invalid lines left out). Never over
+    the log or any other file Auralis keeps; a failed write leaves no temporary file."""
+    target = refuse_overwrite(home, target, feedback.log_path(home))
+    count = invalid = 0
+    with write_atomic_stream(target) as out:
         out.write(f'{{"format": "{EXPORT_FORMAT}", "schema": {feedback.SCHEMA_VERSION}, "events": [')
         for event in feedback.stream_events(feedback.log_path(home)):
-            if event is not None:
-                out.write(("," if count else "") + "\n " + json.dumps(anonymize(event), ensure_ascii=False))
-                count += 1
+            if event is None:
+                invalid += 1
+                continue
+            out.write(("," if count else "") + "\n " + json.dumps(anonymize(event), ensure_ascii=False))
+            count += 1
         out.write("\n]}\n")
-    partial.replace(target)
-    return count
+    return count, invalid

@@ -33,20 +33,36 @@ class TrackState:
     variant: str | None = None
 
 
+#: How long a rating waits for a database another process holds before it analyses the file
+#: itself: the line goes to the log either way, and the database catches up at the next ingest.
+QUICK_TIMEOUT = 2.0
+
+
 def track_state(home: Path, path: str | Path, use_personal: bool = True) -> TrackState:
-    """Use the library's cached fingerprint when it is current, else analyse the file now."""
+    """Use the library's cached fingerprint when it is current, else analyse the file now (also
+    when the database is busy, damaged or on a full disk: that only costs the decoding)."""
     path = Path(path).resolve()
     current, layer = personal.effective_profiles(home, use_personal)
-    with store.session(home):  # three reads, one attach of the database
-        cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
-        store.sync_feedback(home)  # the confidence folds in every event so far
-        learned = store.learned_confidence(home, str(path))
+    cached, learned = _known(home, path)
     if cached is not None:
         return state_from(path, cached, current, layer, learned)
     from .analysis import analyze_file  # decoding and the chain: only for files the library lacks
 
     analysis = analyze_file(path, current)
     return _state(path, analysis.fingerprint, analysis.detection, current, layer, learned, cached=False)
+
+
+def _known(home: Path, path: Path) -> tuple[list[float] | None, dict[str, float]]:
+    """The library's fingerprint of ``path`` and its learned confidences (none when the database
+    cannot be read now)."""
+    try:
+        with store.session(home, timeout=QUICK_TIMEOUT):  # three reads, one attach of the database
+            cached = store.cached_fingerprint(home, str(path), FINGERPRINT_VERSION)
+            store.sync_feedback(home)  # the confidence folds in every event so far
+            return cached, store.learned_confidence(home, str(path))
+    except store.StoreError as exc:
+        store.deferred(home, exc)
+        return None, {}
 
 
 def state_from(path: Path, vector, profiles: dict, layer, learned: dict[str, float] | None = None) -> TrackState:
@@ -105,11 +121,15 @@ def record(home: Path, state: TrackState, event: str = "rating", **fields: objec
 
 
 def rate(home: Path, path: str | Path, rating: int, comment: str = "") -> tuple[dict, TrackState]:
-    """Record a 1–5 rating (and optional comment) for the file at ``path``."""
-    if rating not in (1, 2, 3, 4, 5):
+    """Record a 1–5 rating (and optional comment, cut to ``feedback.COMMENT_LIMIT`` bytes with a
+    warning) for the file at ``path``."""
+    if type(rating) is not int or rating not in (1, 2, 3, 4, 5):
         raise feedback.FeedbackError(f"rating must be a whole number from 1 to 5, not {rating}")
+    comment, cut = feedback.cap_comment(comment.strip())
+    if cut:
+        store.log.warning(f"the comment was cut to its first {feedback.COMMENT_LIMIT} bytes")
     state = track_state(home, path)
-    return record(home, state, rating=rating, comment=comment.strip()), state
+    return record(home, state, rating=rating, comment=comment), state
 
 
 def fix(
@@ -124,13 +144,34 @@ def fix(
     (default: the track's latest rating). ``undo`` without a parameter withdraws that rating."""
     if event not in feedback.FIX_EVENTS:
         raise feedback.FeedbackError(f"a fix event is one of {', '.join(feedback.FIX_EVENTS)}, not {event!r}")
+    if delta is not None and not feedback.is_number(delta):
+        raise feedback.FeedbackError(f"the delta must be a finite number, not {delta}")
     if event == "modify" and (parameter is None or delta is None):
         raise feedback.FeedbackError("a modify event needs the parameter and the delta it changed")
     state = track_state(home, path)  # it has ingested the log: the latest rating is known
-    refers_to = refers_to or store.latest_rating_id(home, str(state.path))
+    refers_to = refers_to or _latest_rating_id(home, str(state.path))
     if refers_to is None:
         raise feedback.FeedbackError(f"{state.path.name} has no rating to answer yet: rate it first")
     if parameter is None and event != "undo":
         parameter = feedback.WHOLE_FIX
     change = {"parameter": parameter, "delta": delta} if parameter else None
     return record(home, state, event, fix=change, refers_to=refers_to), state
+
+
+def _latest_rating_id(home: Path, path: str) -> str | None:
+    """The newest rating of ``path`` not withdrawn: from the database, else read from the log."""
+    try:
+        with store.session(home, timeout=QUICK_TIMEOUT):
+            return store.latest_rating_id(home, path)
+    except store.StoreError:
+        pass  # track_state has said why
+    ratings, withdrawn = {}, set()
+    for event in feedback.stream_events(feedback.log_path(home)):
+        if event is None or event.get("track_path") != path:
+            continue
+        if event["event"] == "rating":
+            ratings[event["id"]] = event["timestamp"]
+        elif event["event"] == "undo" and not (event.get("fix") or {}).get("parameter"):
+            withdrawn.add(event.get("refers_to"))
+    standing = {id_: when for id_, when in ratings.items() if id_ not in withdrawn}
+    return max(standing, key=standing.__getitem__) if standing else None

@@ -8,6 +8,7 @@ surfacing a raw "could not set lock" error.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -22,6 +23,7 @@ import duckdb
 
 from . import confidence, feedback, patterns
 
+log = logging.getLogger("auralis")
 DB_NAME = "library.duckdb"
 BUSY_TIMEOUT_SECONDS = 30.0
 INGEST_MEMORY = "256MB"  # DuckDB spills to disk beyond this while ingesting a big part of the log
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS track_confidence (path VARCHAR, type VARCHAR, confide
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: every line checked by feedback.VALID_SQL; sparse lines shown as unknown
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
@@ -84,7 +86,8 @@ CREATE OR REPLACE VIEW ratings_monthly AS
 CREATE OR REPLACE VIEW rating_distribution AS
     SELECT type, rating, count(*) AS ratings FROM ratings GROUP BY ALL ORDER BY type, rating;
 CREATE OR REPLACE VIEW profile_satisfaction AS
-    SELECT profile, profile_version, count(*) AS ratings, round(avg(rating), 3) AS average_rating,
+    SELECT coalesce(profile, 'unknown') AS profile, coalesce(profile_version, '?') AS profile_version,
+           count(*) AS ratings, round(avg(rating), 3) AS average_rating,
            min(timestamp) AS first_rated, max(timestamp) AS last_rated
     FROM ratings GROUP BY ALL ORDER BY profile, first_rated;
 CREATE OR REPLACE VIEW fix_events AS
@@ -132,6 +135,25 @@ class StoreBusy(StoreError):
     """The database stayed locked by another process for longer than the timeout."""
 
 
+_SAID: set[Path] = set()
+
+
+def deferred(home: Path, exc: StoreError) -> None:
+    """Say (once per process and home) that the database could not be used and its work waits for
+    the next ingest; the feedback itself is already in the log."""
+    if home not in _SAID:
+        _SAID.add(home)
+        log.warning(f"{exc} — the feedback log has everything; the database catches up at the next ingest")
+
+
+class StoreUnreadable(StoreError):
+    """The database file is damaged or not a database: a cache to set aside and rebuild."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 # One in-memory DuckDB instance per process; each operation attaches ``library.duckdb`` to it and
 # detaches it afterwards (1–3 ms, where creating an instance costs ~12 ms and its close ~6 ms).
 # Threads take turns: the file can be attached once at a time.
@@ -168,11 +190,11 @@ def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
 
 
 @contextmanager
-def session(home: Path) -> Iterator[None]:
+def session(home: Path, timeout: float = BUSY_TIMEOUT_SECONDS) -> Iterator[None]:
     """One read-write connection for every store call in this thread until the block ends: a
     burst of calls (processing one feedback event) attaches the file once; other processes wait
     for the block to end."""
-    with connect(home):
+    with connect(home, timeout=timeout):
         yield
 
 
@@ -193,16 +215,52 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
     mode = " (READ_ONLY)" if read_only else ""
     con = _instance().cursor()
     try:
-        _retry_while_locked(path, timeout, lambda: con.execute(f"ATTACH '{literal}' AS {_ALIAS}{mode}"))
+        try:
+            _retry_while_locked(path, timeout, lambda: con.execute(f"ATTACH '{literal}' AS {_ALIAS}{mode}"))
+        except StoreUnreadable as exc:  # a cache that cannot be read is rebuilt, never a dead end
+            set_aside(path, exc.reason)
+            _retry_while_locked(path, timeout, lambda: con.execute(f"ATTACH '{literal}' AS {_ALIAS}"))
         try:
             con.execute(f"USE {_ALIAS}")
             if not read_only:
                 _ensure_schema(con)
             yield con
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException) and not _is_corruption(exc):
+                raise StoreError(f"{path.name}: {_first_line(exc)}") from None  # e.g. a full disk
+            if not _is_corruption(exc):
+                raise
+            corrupt = exc
         finally:
             _detach(con)
     finally:
         con.close()
+    if "corrupt" in locals():  # found while reading: set aside now that it is detached
+        set_aside(path, _first_line(corrupt))
+        raise StoreError(f"{path.name} was damaged ({_first_line(corrupt)}); it is set aside and rebuilt: run it again")
+
+
+_CORRUPTION = ("corrupt database", "checksum", "not a valid duckdb", "serialization error", "replaying wal",
+               "storage version")  # fmt: skip
+
+
+def _is_corruption(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.Error) and any(word in str(exc).lower() for word in _CORRUPTION)
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Move an unreadable database (and its WAL) aside and say so: the log and a rescan rebuild it."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+    path.replace(aside)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        wal.replace(aside.with_name(aside.name + ".wal"))
+    log.warning(
+        f"{path} could not be read ({reason}); moved to {aside.name} and rebuilt from the feedback log "
+        "(run `auralis scan` to index the library again)"
+    )
+    return aside
 
 
 def _detach(con) -> None:
@@ -222,8 +280,10 @@ def _retry_while_locked(path: Path, timeout: float, action):
     while True:
         try:
             return action()
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+        except duckdb.Error as exc:
+            if _is_corruption(exc):
+                raise StoreUnreadable(f"{path}: {_first_line(exc)}", _first_line(exc)) from None
+            if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
                 raise StoreError(f"{path}: {_first_line(exc)}") from None
             if time.monotonic() > deadline:
                 raise StoreBusy(f"{path} is busy (another Auralis process is writing); try again") from None
@@ -358,12 +418,26 @@ def library_summary(home: Path) -> dict:
 
 # --- the feedback log, ingested incrementally -------------------------------------------------
 
-_INGEST_COLUMNS = """
-    id, timestamp, event, track, track_path, detected_type, confidence::DOUBLE, philosophy, rating::INTEGER, comment,
-    parameters_applied.bass_db, parameters_applied.mid_db, parameters_applied.treble_db, parameters_applied.width,
-    parameters_applied.target_lufs, parameters_applied.ceiling_dbtp, profile.name, profile.version,
-    personal_version, variant, test_id, fix.parameter, fix.delta, refers_to, fingerprint, NULL, NULL
-"""
+def _text(expr: str) -> str:
+    return f"{expr}->>'$'"
+
+
+def _double(expr: str) -> str:
+    return f"try_cast({expr} AS DOUBLE)"
+
+
+# The raw JSON columns of a valid line (feedback.VALID_SQL) as the feedback_events row.
+_INGEST_COLUMNS = ", ".join(
+    [
+        _text("id"), feedback.SQL_TIMESTAMP, _text("event"), _text("track"), _text("track_path"),
+        _text("detected_type"), _double("confidence"), _text("philosophy"), "try_cast(rating AS INTEGER)",
+        _text("comment"),
+        *(_double(f"parameters_applied->'{key}'") for key in feedback.APPLIED_KEYS),
+        _text("profile->'name'"), _text("profile->'version'"), _text("personal_version"), _text("variant"),
+        _text("test_id"), _text("fix->'parameter'"), _double("fix->'delta'"), _text("refers_to"), "fingerprint",
+        "NULL", "NULL",
+    ]
+)  # fmt: skip
 
 
 def sync_feedback(home: Path) -> int:
@@ -512,7 +586,8 @@ def rating_tallies(
         base = f"FROM ratings WHERE true {where}"
         summary = con.execute(
             f"SELECT coalesce(type, 'unknown'), count(*), count(*) FILTER (trim(coalesce(comment, '')) <> ''), "
-            f"avg(rating), avg(confidence), count(*) FILTER (rating <= {low}), "
+            # a type none of whose ratings recorded a confidence (sparse lines): nothing known, 0
+            f"avg(rating), coalesce(avg(confidence), 0.0), count(*) FILTER (rating <= {low}), "
             f"max_by(id, timestamp, {limit}) FILTER (rating <= {low}), count(*) FILTER (confidence < {unsure}), "
             f"max_by(id, timestamp, {limit}) FILTER (confidence < {unsure}) {base} GROUP BY 1 ORDER BY 1",
             args,

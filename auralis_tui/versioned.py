@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from engine.errors import ProfileError
 
@@ -71,12 +74,26 @@ def stamp(document, version: str, parent: str, reason: str) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8") as handle:
+    """Replace ``path`` with ``text`` all at once (see :func:`write_atomic_stream`)."""
+    with write_atomic_stream(path) as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+
+
+@contextmanager
+def write_atomic_stream(path: Path) -> Iterator[TextIO]:
+    """A text file to write that replaces ``path`` only once complete and fsynced: a crash leaves
+    the old file or the new one, and a failed write (a full disk) removes its temporary file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def git_commit(root: Path, message: str) -> bool:

@@ -2,9 +2,22 @@
 
 Every value is in physical units (Hz, dB, LUFS, LU, BPM, seconds⁻¹) or a bounded ratio, and
 every dimension is defined for silence and for very short files (no NaN, no infinity).
-Spectral, stereo and loudness features come from one analysis pass: FFTs of consecutive 100 ms
-rectangular segments of each channel (see :class:`SegmentSpectra`); temporal features from a
-5 ms energy envelope. More than two channels are folded to stereo first (``audio.to_stereo``).
+More than two channels are folded to stereo first (``audio.to_stereo``).
+
+Analysis starts with a DC blocker: a 20 Hz 2nd-order Butterworth high-pass on every channel,
+so a DC offset or subsonic drift never reaches a feature. Then:
+
+* loudness (``lufs``, ``loudness_variation_lu``) comes from the meter itself
+  (``engine.loudness.segment_power`` — the BS.1770-4 K-weighting, which ignores DC anyway);
+* band shares, ``bass_mid_ratio_db`` and the harmonic features come from Hann-windowed frames
+  of the mono downmix of about 0.74 s (32768 samples at 44.1 kHz: 1.35 Hz bins, so the 60 Hz
+  edge between sub-bass and bass is resolved to within a few hertz);
+* centroid, rolloff and flatness follow their usual definitions: per frame of about 46 ms
+  (2048 samples at 44.1 kHz) on the Hann-windowed *magnitude* spectrum of the mono downmix,
+  averaged over non-silent frames;
+* temporal, dynamic, variation and stereo features come from the high-passed samples.
+
+scipy is imported inside the functions that use it (``import engine.fingerprint`` stays light).
 """
 
 from __future__ import annotations
@@ -16,15 +29,22 @@ from itertools import pairwise
 import numpy as np
 
 from . import loudness
-from .audio import to_stereo
+from .audio import to_mono, to_stereo
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS
 
+HIGHPASS_HZ = 20.0
 BAND_EDGES_HZ = (20.0, 60.0, 250.0, 500.0, 2000.0, 4000.0, 8000.0, 20000.0)
+BAND_NAMES = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
 SILENCE_DBFS = -60.0  # windows quieter than this count as silence
 ENVELOPE_HOP_SECONDS = 0.005  # temporal features work on a 5 ms energy envelope
+SPECTRAL_FRAME_SECONDS = 2048 / 44100  # frames of the spectral features (2048 samples at 44.1 kHz)
+BAND_FRAME_SECONDS = 32768 / 44100  # frames of the band shares and harmonic features
+ROLLOFF_SHARE = 0.85
+FLATNESS_FLOOR = 1e-10  # power floor of the flatness (librosa's ``amin``)
 TEMPO_RANGE_BPM = (50.0, 220.0)
-TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) resolves octave ambiguity
+TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
+TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
 CHROMA_RANGE_HZ = (55.0, 5000.0)
 
 
@@ -41,18 +61,18 @@ class Fingerprint:
     presence: float  # 4–8 kHz
     air: float  # 8–20 kHz
     # dynamics
-    lufs: float  # BS.1770-4 integrated loudness, LUFS (−70 for silence)
-    crest_db: float  # 20·log10(sample peak / RMS)
+    lufs: float  # BS.1770-4 integrated loudness as played on a stereo pair (mono: +3.01 LU), LUFS
+    crest_db: float  # 20·log10(sample peak / RMS) after the DC blocker
     bass_mid_ratio_db: float  # 10·log10(E 60–250 Hz / E 500–2000 Hz), clamped ±60
     # temporal
     tempo_bpm: float  # onset-envelope autocorrelation, 50–220 BPM, 0 if no pulse
     rhythm_stability: float  # normalised autocorrelation at the tempo lag, 0–1
     transient_density: float  # onsets per second
     silence_ratio: float  # share of 50 ms windows below −60 dBFS
-    # spectral (long-term spectrum)
-    spectral_centroid_hz: float  # Σ f·P / Σ P
-    spectral_rolloff_hz: float  # frequency below which 85 % of the energy lies
-    spectral_flatness: float  # mean over frames of geometric / arithmetic mean power, 0–1
+    # spectral: per 46 ms Hann frame of the magnitude spectrum |X|, mean over non-silent frames
+    spectral_centroid_hz: float  # Σ f·|X| / Σ |X|
+    spectral_rolloff_hz: float  # lowest bin frequency below which 85 % of Σ |X| lies
+    spectral_flatness: float  # geometric / arithmetic mean of |X|² (floored at 1e-10), 0–1
     # harmonic
     harmonic_ratio: float  # share of energy below 5 kHz in prominent spectral peaks, 0–1
     pitch_stability: float  # mean cosine similarity of consecutive chroma vectors, 0–1
@@ -112,87 +132,93 @@ def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
     """Compute the fingerprint of ``samples`` (float32, frames × channels) at ``rate`` Hz."""
     if samples.shape[1] > 2:
         samples = to_stereo(samples)
-    spectra = segment_spectra(samples, rate)
+    segments = loudness.segment_power(samples, rate)
+    clean = dc_block(samples, rate)
+    mono = to_mono(clean)
     hop = max(1, round(rate * ENVELOPE_HOP_SECONDS))
-    hop_energy = _hop_energy(samples, hop)
+    hop_energy = _hop_energy(clean, hop)
     per_second = max(1, round(rate / hop)) * hop
-    second_peaks = _block_peaks(samples, per_second)
+    second_peaks = _block_peaks(clean, per_second)
     peak = max(
         float(second_peaks.max(initial=0.0)),
-        float(_block_peaks(samples[len(second_peaks) * per_second :], 1).max(initial=0.0)),
+        float(_block_peaks(clean[len(second_peaks) * per_second :], 1).max(initial=0.0)),
     )
-    spectrum = spectra.mono.sum(axis=0, dtype=np.float64)
+    freqs, band_power = frame_spectra(mono, _frame_length(BAND_FRAME_SECONDS, rate), rate)
+    products = _channel_products(clean)
+    lufs = loudness.integrated_from_segments(segments)
+    if samples.shape[1] == 1 and lufs > loudness.FLOOR_LUFS:
+        lufs += loudness.MONO_ON_TWO_SPEAKERS_LU  # heard on two speakers (loudness.playback_loudness)
+    spectrum = band_power.sum(axis=0, dtype=np.float64)
+    bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
     values = {
-        **_bands(spectrum, spectra.freqs),
-        **_dynamics(peak, len(samples), spectrum, spectra),
-        **_temporal(samples, hop_energy, hop, rate),
-        **_spectral(spectra.mono, spectrum, spectra.freqs),
-        **_harmonic(spectra.mono, spectra.freqs),
-        **_variation(second_peaks, hop_energy, per_second // hop, spectra.loudness),
-        **_stereo(*spectra.channel_products),
+        **_bands(spectrum, freqs),
+        "lufs": lufs,
+        "crest_db": _crest_db(peak, products, len(clean)),
+        "bass_mid_ratio_db": bass_mid,
+        **_temporal(clean, hop_energy, hop, rate),
+        **_spectral(mono, rate),
+        **_harmonic(band_power, freqs),
+        **_variation(second_peaks, hop_energy, per_second // hop, segments),
+        **_stereo(*products),
     }
     return Fingerprint(**values)
 
 
-@dataclass(frozen=True)
-class SegmentSpectra:
-    """Spectra of consecutive 100 ms rectangular segments — the fingerprint's one analysis pass.
+def dc_block(samples: np.ndarray, rate: int) -> np.ndarray:
+    """``samples`` through a 20 Hz 2nd-order Butterworth high-pass (float32, same shape).
 
-    ``mono`` is the power spectrum of the channel average per segment; ``loudness`` holds the
-    BS.1770 channel-weighted K-weighted energy of each segment, obtained by Parseval's theorem
-    (Σ y² = Σₖ wₖ·|Xₖ|²·|K(fₖ)|² / N) instead of a second time-domain filter pass; the gating is
-    ``engine.loudness``'s own. ``channel_products`` are Σ L², Σ R², Σ L·R, exact by Parseval.
+    The filter starts in the steady state of the first sample, so a file that opens on a DC
+    offset does not begin with a step (a false peak).
     """
+    from scipy.signal import butter, sosfilt, sosfilt_zi  # scipy.signal is imported on use (~0.8 s)
 
-    freqs: np.ndarray
-    mono: np.ndarray
-    loudness: loudness.SegmentPower
-    channel_products: tuple[float, float, float]
-
-
-def segment_spectra(samples: np.ndarray, rate: int) -> SegmentSpectra:
-    """Rectangular-window FFTs of consecutive 100 ms segments of every channel (10 Hz bins)."""
-    length = max(2, round(rate * loudness.SEGMENT_SECONDS))
-    count = max(1, len(samples) // length)
-    if len(samples) < count * length:  # shorter than one segment: zero-pad it
-        samples = np.concatenate([samples, np.zeros((count * length - len(samples), samples.shape[1]), np.float32)])
-    freqs = np.fft.rfftfreq(length, 1.0 / rate)
-    parseval = np.full(len(freqs), 2.0 / length)  # one-sided spectrum: DC and Nyquist count once
-    parseval[0] = 1.0 / length
-    if length % 2 == 0:
-        parseval[-1] = 1.0 / length
-    # both weightings at once, applied to interleaved re², im² (one matmul per channel)
-    weights = np.stack([parseval * loudness.k_weighting_power_response(freqs, rate), parseval], axis=1)
-    weights = np.repeat(weights, 2, axis=0).astype(np.float32)
-    from scipy import fft as sfft  # scipy is imported on use: `import engine.fingerprint` stays light
-
-    gains = loudness.channel_weights(samples.shape[1])
-    total_spectrum = None
-    k_energy = np.zeros(count)
-    energies = []
+    sos = butter(2, HIGHPASS_HZ, "highpass", fs=rate, output="sos")
+    zi = sosfilt_zi(sos)
+    sos = sos.astype(np.float32)  # float32 filtering: error below −80 dBFS RMS, fine for analysis
+    out = np.empty(samples.shape, np.float32)
     for ch in range(samples.shape[1]):
-        spectrum = sfft.rfft(samples[: count * length, ch].reshape(count, length), axis=1, workers=1)
-        parts = spectrum.view(np.float32)
-        per_segment = np.concatenate(  # (count, 2): K-weighted and plain energy; chunks stay in cache
-            [np.square(parts[i : i + 128]) @ weights for i in range(0, count, 128)]
-        )
-        k_energy += gains[ch] * per_segment[:, 0]
-        energies.append(float(per_segment[:, 1].sum(dtype=np.float64)))
-        total_spectrum = spectrum if total_spectrum is None else np.add(total_spectrum, spectrum, out=total_spectrum)
-    mono = total_spectrum.real**2
-    mono += total_spectrum.imag**2
-    mono *= np.float32(1.0 / samples.shape[1] ** 2)
-    segments = loudness.SegmentPower(k_energy, np.full(count, float(length)))
-    return SegmentSpectra(freqs, mono, segments, _products(energies, mono, parseval))
+        if len(samples):
+            channel = np.ascontiguousarray(samples[:, ch], dtype=np.float32)
+            out[:, ch] = sosfilt(sos, channel, zi=(zi * channel[0]).astype(np.float32))[0]
+    return out
 
 
-def _products(energies: list[float], mono: np.ndarray, parseval: np.ndarray) -> tuple[float, float, float]:
-    """Σ L², Σ R², Σ L·R from channel energies and the mono power ((L+R)/2)² (mono: L = R)."""
-    if len(energies) == 1:
-        return energies[0], energies[0], energies[0]
-    mono_energy = float(mono.sum(axis=0, dtype=np.float64) @ parseval)
-    left, right = energies[0], energies[1]
-    return left, right, (4.0 * mono_energy - left - right) / 2.0
+def _frame_length(seconds: float, rate: int) -> int:
+    """The power of two nearest to ``seconds`` at ``rate`` (2048 for 46 ms at 44.1 kHz)."""
+    return 1 << max(4, round(math.log2(seconds * rate)))
+
+
+def frame_spectra(mono: np.ndarray, length: int, rate: int, power: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Bin frequencies and |X|² (or |X| when ``power`` is false) of consecutive Hann-windowed frames.
+
+    The window is the periodic Hann window; frames do not overlap; a file shorter than one frame
+    is zero-padded to one. The spectrum is not normalised (Σ over the frame, as an FFT gives it).
+    """
+    from scipy import fft as sfft
+
+    count = max(1, len(mono) // length)
+    if len(mono) < length:
+        mono = np.concatenate([mono, np.zeros(length - len(mono), np.float32)])
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
+    frames = mono[: count * length].reshape(count, length) * window
+    spectrum = sfft.rfft(frames, axis=1, workers=1)
+    values = np.square(spectrum.real) + np.square(spectrum.imag)
+    return np.fft.rfftfreq(length, 1.0 / rate), values if power else np.sqrt(values)
+
+
+def _channel_products(samples: np.ndarray) -> tuple[float, float, float]:
+    """Σ L², Σ R², Σ L·R (mono: L = R)."""
+    left = samples[:, 0]
+    right = samples[:, 1] if samples.shape[1] > 1 else left
+    ll = float(np.dot(left, left))
+    if right is left:
+        return ll, ll, ll
+    return ll, float(np.dot(right, right)), float(np.dot(left, right))
+
+
+def _crest_db(peak: float, products: tuple[float, float, float], frames: int) -> float:
+    mean_square = (products[0] + products[1]) / (2.0 * max(frames, 1))
+    return _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
 
 
 def _hop_energy(samples: np.ndarray, hop: int) -> np.ndarray:
@@ -204,26 +230,15 @@ def _hop_energy(samples: np.ndarray, hop: int) -> np.ndarray:
     return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / blocks.shape[1]
 
 
+def _band_energy(spectrum: np.ndarray, freqs: np.ndarray, low: float, high: float) -> float:
+    return float(spectrum[(freqs >= low) & (freqs < high)].sum())
+
+
 def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
-    names = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
-    energy = np.array([spectrum[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in pairwise(BAND_EDGES_HZ)])
+    energy = np.array([_band_energy(spectrum, freqs, lo, hi) for lo, hi in pairwise(BAND_EDGES_HZ)])
     total = energy.sum()
     shares = energy / total if total > 0 else np.zeros_like(energy)
-    return {name: float(share) for name, share in zip(names, shares, strict=True)}
-
-
-def _dynamics(peak: float, frames: int, spectrum: np.ndarray, spectra: SegmentSpectra) -> dict[str, float]:
-    left, right, _ = spectra.channel_products
-    mean_square = (left + right) / (2.0 * max(frames, 1))
-    crest = _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
-    freqs = spectra.freqs
-    bass = spectrum[(freqs >= 60) & (freqs < 250)].sum()
-    mid = spectrum[(freqs >= 500) & (freqs < 2000)].sum()
-    return {
-        "lufs": loudness.integrated_from_segments(spectra.loudness),
-        "crest_db": crest,
-        "bass_mid_ratio_db": _ratio_db(bass, mid),
-    }
+    return {name: float(share) for name, share in zip(BAND_NAMES, shares, strict=True)}
 
 
 def _onset_envelope(samples: np.ndarray, hop: int, hop_energy: np.ndarray) -> np.ndarray:
@@ -255,7 +270,7 @@ def _temporal(samples: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) 
     density = 0.0
     if onset.any():
         threshold = onset.mean() + 2.0 * onset.std()
-        from scipy.signal import find_peaks  # scipy.signal is imported on use: it takes ~0.8 s to import
+        from scipy.signal import find_peaks
 
         peaks, _ = find_peaks(onset, height=max(threshold, 0.3), distance=max(1, round(0.05 / hop_seconds)))
         density = len(peaks) / duration if duration > 0 else 0.0
@@ -276,28 +291,35 @@ def _silent_windows(hop_energy: np.ndarray, hops_per_window: int) -> np.ndarray:
     return windows < 10.0 ** (SILENCE_DBFS / 10.0)
 
 
-def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
-    """Tempo from the autocorrelation of the onset envelope.
-
-    Candidate lags span 50–220 BPM; each autocorrelation peak is weighted by a log-normal
-    prior centred on 120 BPM (σ = 1 octave), which picks 120 over its sub-multiple 60 on a
-    120 BPM click instead of halving it. The winning lag is refined by parabolic interpolation.
-    """
-    centred = onset - onset.mean()
-    n = len(centred)
-    min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
-    max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
-    if n < 2 * max_lag or not centred.any():
-        return 0.0, 0.0
+def _autocorrelation(onset: np.ndarray) -> np.ndarray:
+    """Unbiased, normalised autocorrelation of the centred onset envelope (acf[0] = 1)."""
     from scipy import fft as sfft
 
+    centred = onset - onset.mean()
+    n = len(centred)
     size = sfft.next_fast_len(2 * n, real=True)  # zero-padded: linear, not circular, correlation
     spectrum = sfft.rfft(centred, size)
     acf = sfft.irfft(spectrum.real**2 + spectrum.imag**2, size)[:n]
     acf = acf / np.arange(n, 0, -1)  # unbiased: each lag averages over its overlap
-    if acf[0] <= 0:
+    return acf / acf[0] if acf[0] > 0 else np.zeros(n)
+
+
+def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
+    """Tempo from the autocorrelation of the onset envelope, with octave disambiguation.
+
+    Candidate lags are the autocorrelation peaks within 50–220 BPM. Each is weighted by a
+    log-normal prior centred on 120 BPM (σ = 1 octave) to choose a metrical level. Then the
+    pulse is checked at half the chosen lag: a periodic pulse also correlates at every multiple
+    of its period, so when the half lag correlates at least 0.9 times as strongly, the half lag
+    is the beat (a 200 BPM click is not 100 BPM). The winning lag is refined by parabolic
+    interpolation.
+    """
+    min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
+    max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
+    n = len(onset)
+    if n < 2 * max_lag or not (onset - onset.mean()).any():
         return 0.0, 0.0
-    acf = acf / acf[0]
+    acf = _autocorrelation(onset)
     lags = np.arange(min_lag, min(max_lag + 1, n - 1))
     is_peak = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
     if not is_peak.any():
@@ -306,24 +328,44 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
     bpm = 60.0 / (peak_lags * hop_seconds)
     prior = np.exp(-0.5 * np.log2(bpm / TEMPO_PRIOR_CENTRE_BPM) ** 2)
     best = int(peak_lags[np.argmax(acf[peak_lags] * prior)])
+    while True:
+        near_half = peak_lags[np.abs(peak_lags - best / 2) <= max(1.0, 0.03 * best)]
+        if not len(near_half):
+            break
+        half = int(near_half[np.argmax(acf[near_half])])
+        if acf[half] < TEMPO_DOUBLE_RATIO * acf[best]:
+            break
+        best = half
     left, centre, right = acf[best - 1], acf[best], acf[best + 1]
     curvature = left - 2 * centre + right
     shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
     return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(centre, 0.0, 1.0))
 
 
-def _spectral(power: np.ndarray, spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
-    total = spectrum.sum()
-    if total <= 0:
+def _spectral(mono: np.ndarray, rate: int) -> dict[str, float]:
+    """Centroid, rolloff (85 %) and flatness per Hann frame of the magnitude spectrum, averaged
+    over frames louder than −60 dBFS (mean square of the frame)."""
+    length = _frame_length(SPECTRAL_FRAME_SECONDS, rate)
+    freqs, power = frame_spectra(mono, length, rate)
+    magnitude = np.sqrt(power)
+    totals = magnitude.sum(axis=1, dtype=np.float64)
+    # mean square of a frame ≈ 2·Σ|Xₖ|² (one-sided) / (N·Σw²), with Σw² = 3N/8 for the Hann window
+    mean_square = 2.0 * power.sum(axis=1, dtype=np.float64) / (length * 0.375 * length)
+    loud = (mean_square > 10.0 ** (SILENCE_DBFS / 10.0)) & (totals > 0)
+    if not loud.any():
         return {"spectral_centroid_hz": 0.0, "spectral_rolloff_hz": 0.0, "spectral_flatness": 0.0}
-    centroid = float((freqs * spectrum).sum() / total)
-    rolloff = float(freqs[min(np.searchsorted(np.cumsum(spectrum), 0.85 * total), len(freqs) - 1)])
-    band = power[:, np.searchsorted(freqs, 20.0) : np.searchsorted(freqs, 20000.0, side="right")]
-    arithmetic = band.mean(axis=1, dtype=np.float64)
-    active = arithmetic > arithmetic.max() * 1e-6
-    geometric = np.exp(np.log(band + np.float32(1e-12)).mean(axis=1, dtype=np.float64))
-    flatness = float(np.mean(geometric[active] / arithmetic[active]))
-    return {"spectral_centroid_hz": centroid, "spectral_rolloff_hz": rolloff, "spectral_flatness": flatness}
+    magnitude, power, totals = magnitude[loud], power[loud], totals[loud]
+    centroid = (magnitude @ freqs.astype(np.float32)) / totals
+    cumulative = np.cumsum(magnitude, axis=1, dtype=np.float64)
+    rolloff_bin = np.argmax(cumulative >= ROLLOFF_SHARE * totals[:, None], axis=1)
+    floored = np.maximum(power, np.float32(FLATNESS_FLOOR))
+    geometric = np.exp(np.log(floored).mean(axis=1, dtype=np.float64))
+    flatness = geometric / floored.mean(axis=1, dtype=np.float64)
+    return {
+        "spectral_centroid_hz": float(centroid.mean()),
+        "spectral_rolloff_hz": float(freqs[rolloff_bin].mean()),
+        "spectral_flatness": float(flatness.mean()),
+    }
 
 
 def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
@@ -340,9 +382,10 @@ def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else frame_energy > 0
     if not active.any():
         return {"harmonic_ratio": 0.0, "pitch_stability": 0.0, "chroma_energy": 0.0}
+    low = int(np.searchsorted(freqs, HIGHPASS_HZ))
     top = int(np.searchsorted(freqs, CHROMA_RANGE_HZ[1], side="right"))
-    active_power = power[:, :top] if active.all() else power[active, :top]
-    chroma = active_power @ _chroma_matrix(freqs[:top])
+    active_power = power[active, low:top]
+    chroma = active_power @ _chroma_matrix(freqs[low:top])
     chroma_total = chroma.sum(axis=1)
     tonal = chroma_total > 0
     chroma_energy = float((chroma[tonal].max(axis=1) / chroma_total[tonal]).mean()) if tonal.any() else 0.0
@@ -357,11 +400,13 @@ def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
 
 
 def _peak_energy_share(power: np.ndarray) -> float:
-    """Share of energy (up to 5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean.
+    """Share of energy (20 Hz–5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean.
 
-    A peak counts with its two neighbours, which hold the window's main lobe.
+    A peak counts with its two neighbours, which hold the Hann window's main lobe.
     """
     width = 9
+    if power.shape[1] <= width + 1:
+        return 0.0
     cumulative = np.cumsum(power, axis=1, dtype=np.float32)
     local = (cumulative[:, width:] - cumulative[:, :-width]) / width
     centre = power[:, width // 2 + 1 : -(width // 2)]

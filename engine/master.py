@@ -95,6 +95,17 @@ def design_eq(params: MasterParams, rate: float) -> np.ndarray:
     )
 
 
+def steady_state(sos: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Filter state ``(sections, 2, channels)`` as if the first frame had always been there.
+
+    A track that opens on a DC offset then starts without a step through the high-pass (a
+    false peak the limiter would act on).
+    """
+    from scipy.signal import sosfilt_zi
+
+    return sosfilt_zi(sos)[:, :, None] * np.asarray(first, np.float64)[None, None, :]
+
+
 def apply_width(samples: np.ndarray, width: float) -> np.ndarray:
     """Scale the side signal by ``1 + width`` (mid = (L+R)/2, side = (L−R)/2); mono passes through.
 
@@ -205,7 +216,7 @@ class StreamingMaster:
         self.ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
         self.timing = LimiterTiming.at(rate)
         self._sos = design_eq(params, rate)
-        self._zi = np.zeros((self._sos.shape[0], 2, self.channels))
+        self._zi: np.ndarray | None = None  # set from the first frame (see steady_state)
         self._buffer = np.zeros((self.timing.history, self.channels))
         self._pending = 0  # input frames received but not yet output
 
@@ -217,7 +228,12 @@ class StreamingMaster:
         """EQ and width for one block (the part that must match the offline render exactly)."""
         from scipy import signal
 
-        filtered, self._zi = signal.sosfilt(self._sos, _prepare(block), axis=0, zi=self._zi)
+        block = _prepare(block)
+        if self._zi is None and len(block):
+            self._zi = steady_state(self._sos, block[0])
+        if self._zi is None:
+            return block
+        filtered, self._zi = signal.sosfilt(self._sos, block, axis=0, zi=self._zi)
         return apply_width(filtered, self.params.width)
 
     def process(self, block: np.ndarray) -> np.ndarray:
@@ -263,7 +279,11 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     from scipy import signal
 
     lufs_in = loudness.playback_loudness(samples, rate)
-    shaped = apply_width(signal.sosfilt(design_eq(params, rate), _prepare(samples), axis=0), params.width)
+    sos = design_eq(params, rate)
+    prepared = _prepare(samples)
+    zi = steady_state(sos, prepared[0]) if len(prepared) else None
+    filtered = signal.sosfilt(sos, prepared, axis=0, zi=zi)[0] if zi is not None else prepared
+    shaped = apply_width(filtered, params.width)
     lufs_shaped = loudness.playback_loudness(shaped, rate)
     timing = LimiterTiming.at(rate)
     ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)

@@ -8,6 +8,7 @@ module parses and validates that schema; the versioned store lives in ``auralis_
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
@@ -22,6 +23,8 @@ from .fingerprint import FEATURE_NAMES
 #: so the resource is a real folder.
 SHIPPED_PROFILES_DIR = Path(str(resources.files(__package__) / "profiles"))
 DEFAULT_MIN_CONFIDENCE = 0.65
+DEFAULT_MIN_MARGIN = 0.1  # lead over the runner-up a verdict needs
+DEFAULT_MATCHED_SHARE = 2 / 3  # of a profile's rules that must match, at least two
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Profile:
     rules: tuple[FeatureRule, ...]
     master: MasterParams
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_matched_rules: int = 0  # 0: two thirds of the rules, at least two (see min_matched)
+    min_margin: float = DEFAULT_MIN_MARGIN
     parent: str = ""
     created: str = ""
     reason: str = ""
@@ -93,6 +98,13 @@ class Profile:
     @property
     def detectable(self) -> bool:
         return bool(self.rules)
+
+    @property
+    def min_matched(self) -> int:
+        """Rules that must match for a verdict: ``min_matched`` from the file, else two thirds."""
+        if self.min_matched_rules:
+            return min(self.min_matched_rules, len(self.rules))
+        return min(len(self.rules), max(2, math.ceil(DEFAULT_MATCHED_SHARE * len(self.rules) - 1e-9)))
 
 
 def _number(table: dict[str, Any], key: str, where: str) -> float:
@@ -153,6 +165,12 @@ def profile_from_dict(data: dict[str, Any], where: str = "profile") -> Profile:
     min_confidence = _number(detect, "min_confidence", where) if "min_confidence" in detect else DEFAULT_MIN_CONFIDENCE
     if not 0.0 <= min_confidence <= 1.0:
         raise ProfileError(f"{where}: min_confidence must be within [0, 1]")
+    min_margin = _number(detect, "min_margin", where) if "min_margin" in detect else DEFAULT_MIN_MARGIN
+    if not 0.0 <= min_margin <= 1.0:
+        raise ProfileError(f"{where}: min_margin must be within [0, 1]")
+    min_matched = _number(detect, "min_matched", where) if "min_matched" in detect else 0.0
+    if min_matched < 0 or min_matched != int(min_matched):
+        raise ProfileError(f"{where}: min_matched must be a whole number ≥ 0")
     references = tuple(
         {k: float(v) for k, v in ref.items() if k in FEATURE_NAMES} for ref in detect.get("references", [])
     )
@@ -163,6 +181,8 @@ def profile_from_dict(data: dict[str, Any], where: str = "profile") -> Profile:
         rules=_parse_rules(detect, where),
         master=_parse_master(data.get("master", {}), where),
         min_confidence=min_confidence,
+        min_matched_rules=int(min_matched),
+        min_margin=min_margin,
         parent=str(data.get("parent", "")),
         created=str(data.get("created", "")),
         reason=str(data.get("reason", "")),

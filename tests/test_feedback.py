@@ -136,7 +136,7 @@ def test_ingest_is_incremental_and_follows_rewrites(tmp_path):
     feedback.append(tmp_path, event(4, when=start + timedelta(days=4)))
     store.sync_feedback(tmp_path)
     assert _ratings(tmp_path) == [1, 2, 3, 4]
-    kept, dropped = feedback.rewrite(tmp_path, lambda e: e["rating"] >= 3)
+    kept, dropped, _ = feedback.rewrite(tmp_path, lambda e: e["rating"] >= 3)
     assert (kept, dropped) == (2, 2)
     store.sync_feedback(tmp_path)
     assert _ratings(tmp_path) == [3, 4]
@@ -366,10 +366,12 @@ def test_streaming_reads_lines_across_chunk_boundaries(tmp_path):
     lines = [event(r) for r in (1, 2, 3)]
     feedback.append(tmp_path, lines)
     log = feedback.log_path(tmp_path)
+    torn = json.dumps(event(4)).encode()[:40]
     with open(log, "ab") as handle:
-        handle.write(b"{not json\n\n" + json.dumps(event(4)).encode()[:40])  # invalid, blank, torn tail
+        handle.write(b"{not json\n\n" + torn)  # invalid, blank, torn tail
     for chunk in (7, 64, 1 << 20):
         streamed = list(feedback.stream_events(log, chunk=chunk))
         assert [e and e["id"] for e in streamed] == [e["id"] for e in lines] + [None]
     assert list(feedback.stream_events(tmp_path / "absent.jsonl")) == []
-    assert feedback.rewrite(tmp_path, lambda e: e["rating"] != 2) == (2, 2)  # the bad line is dropped too
+    assert feedback.rewrite(tmp_path, lambda e: e["rating"] != 2) == (2, 1, 1)  # invalid and torn lines stay
+    assert log.read_bytes().endswith(b"{not json\n" + torn)

@@ -70,7 +70,7 @@ def test_short_term_of_steady_tone_and_step():
     assert len(values) == 100 - 30 + 1  # 10 s in 100 ms steps, 3 s windows
     assert values[0] == pytest.approx(-30.0, abs=0.1)
     assert values[-1] == pytest.approx(-20.0, abs=0.1)
-    assert np.all(np.diff(values) >= -1e-9)  # rising across the step, never falling
+    assert np.all(np.diff(values) >= -1e-5)  # rising across the step, never falling (float32 filter noise aside)
 
 
 def test_silence_and_too_short_are_floored_not_nan():

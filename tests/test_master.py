@@ -10,7 +10,7 @@ from scipy import signal
 
 from auralis_tui.synth import CHARACTERS, render
 from engine import loudness
-from engine.master import StreamingMaster, apply_width, design_eq, master
+from engine.master import StreamingMaster, apply_width, design_eq, master, steady_state
 from engine.model import MasterParams, load_profiles
 
 from conftest import sine, stereo
@@ -83,7 +83,9 @@ def test_streaming_equals_offline_before_loudness(block):
     rate = 48000
     x = render(CHARACTERS["live"], 1.0 if block == 1 else 6.0, rate, seed=3)
     params = MasterParams(bass_db=3.0, mid_db=-2.0, treble_db=2.5, width=0.3)
-    offline = apply_width(signal.sosfilt(design_eq(params, rate), x.astype(np.float64), axis=0), params.width)
+    sos = design_eq(params, rate)
+    filtered, _ = signal.sosfilt(sos, x.astype(np.float64), axis=0, zi=steady_state(sos, x[0]))
+    offline = apply_width(filtered, params.width)
     stream = StreamingMaster(params, rate, 2, gain_db=0.0)
     streamed = np.concatenate([stream.pre_loudness(x[i : i + block]) for i in range(0, len(x), block)])
     np.testing.assert_allclose(streamed, offline, atol=1e-6, rtol=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..feedback import skipped_note
 from .common import add_command, cell, home, print_json, print_table, since
 
 FIX_RATES = ("accept_rate", "undo_rate", "effectiveness")
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in warnings:
         print(f"warning: {warning.message()}")
     if skipped:
-        print(f"note: {skipped} torn or invalid line(s) in the feedback log were skipped")
+        print(f"note: {skipped_note(skipped)}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..feedback import skipped_note
 from .common import UserError, add_command, home, since
 
 
@@ -38,8 +39,10 @@ def run_export(args: argparse.Namespace) -> int:
     data = home(args)
     if not load_config(data).sharing:
         raise UserError("sharing is off: run `auralis sharing on` to allow anonymized exports")
-    count = export_anonymized(data, args.anonymized)
+    count, invalid = export_anonymized(data, args.anonymized)
     print(f"{count} anonymized event(s) written to {args.anonymized}")
+    if invalid:
+        print(f"note: {skipped_note(invalid)}")
     return 0
 
 
@@ -47,10 +50,12 @@ def run_forget(args: argparse.Namespace) -> int:
     from ..feedback import parse_timestamp, rewrite
 
     cutoff = since(args.older_than)
-    kept, dropped = rewrite(
+    kept, dropped, invalid = rewrite(
         home(args), lambda event: parse_timestamp(event["timestamp"]).replace(tzinfo=None) >= cutoff
     )
     print(f"forgot {dropped} event(s) older than {cutoff:%Y-%m-%d %H:%M} UTC; {kept} kept")
+    if invalid:
+        print(f"note: {invalid} invalid line(s) in the feedback log kept as they were (their age is unknown)")
     return 0
 
 
