@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import ProfileError
 
-from . import profiles, store
+from . import profiles
 from .versioned import write_atomic
 
 VARIANTS = ("control", "treatment")
@@ -179,10 +179,43 @@ def arm_of(ratings: list[int]) -> Arm:
     return Arm(n, mean, std, sum(1 for r in ratings if r >= SUCCESS_RATING))
 
 
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b): its continued fraction evaluated with the
+    modified Lentz method, on the side of (a+1)/(a+b+2) where it converges fast."""
+    if x <= 0.0 or x >= 1.0:
+        return min(max(x, 0.0), 1.0)
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
+    front = math.exp(a * math.log(x) + b * math.log1p(-x) - math.lgamma(a) - math.lgamma(b) + math.lgamma(a + b)) / a
+    # I_x = front / (1 + d1 / (1 + d2 / (1 + …))) with d(2m+1) = −(a+m)(a+b+m)x / ((a+2m)(a+2m+1))
+    # and d(2m) = m(b−m)x / ((a+2m−1)(a+2m)); Lentz: f = 0 + 1/(1 + d1/(1 + …)), partial numerators 1, d1, d2, …
+    tiny = 1e-300
+    f, c, d = tiny, tiny, 0.0
+    for k in range(400):
+        if k == 0:
+            numerator = 1.0
+        elif k % 2:
+            m = (k - 1) // 2
+            numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        else:
+            m = k // 2
+            numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        d = 1.0 + numerator * d
+        d = 1.0 / (d or tiny)
+        c = (1.0 + numerator / c) or tiny
+        f *= c * d
+        if abs(c * d - 1.0) < 1e-15:
+            break
+    return front * f
+
+
+def t_two_sided(t: float, df: float) -> float:
+    """P(|T| ≥ |t|) for Student's t with ``df`` degrees of freedom: I_(df/(df+t²))(df/2, 1/2)."""
+    return _incomplete_beta(df / 2, 0.5, df / (df + t * t))
+
+
 def welch(a: Arm, b: Arm) -> tuple[float, float]:
     """Welch's t statistic and two-sided p-value of b − a (Welch–Satterthwaite degrees of freedom)."""
-    from scipy.stats import t as student_t
-
     if a.n < 2 or b.n < 2:
         return math.nan, math.nan
     va, vb = a.std**2 / a.n, b.std**2 / b.n
@@ -190,7 +223,7 @@ def welch(a: Arm, b: Arm) -> tuple[float, float]:
         return math.nan, math.nan
     t = (b.mean - a.mean) / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
-    return t, float(2 * student_t.sf(abs(t), df))
+    return t, t_two_sided(t, df)
 
 
 def cohens_d(a: Arm, b: Arm) -> float:
@@ -217,6 +250,8 @@ def evaluate(test: Test, control: list[int], treatment: list[int]) -> Results:
 
 
 def results(home: Path, test: Test) -> Results:
+    from . import store  # DuckDB only here: `auralis abtest` and the CLI's parser stay light
+
     store.sync_feedback(home)
     ratings = store.test_ratings(home, test.name)
     return evaluate(test, ratings.get("control", []), ratings.get("treatment", []))

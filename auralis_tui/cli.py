@@ -1,7 +1,8 @@
 """The ``auralis`` command line: parse, call a service, print. Exit 0 ok, 1 error, 2 usage.
 
 Each command lives in ``auralis_tui/commands/`` with its parser; this module only builds the
-top-level parser and turns the errors a user can fix into one line on stderr.
+top-level parser and turns the errors a user can fix into one line on stderr. It imports no
+service: a command loads what it uses, so ``auralis --version`` or ``profiles list`` start fast.
 """
 
 from __future__ import annotations
@@ -12,21 +13,26 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from engine.errors import AudioError, ProfileError
-
 from . import __version__
 from .commands import register_all
 from .commands.app import run_app
-from .commands.common import UserError
-from .config import ConfigError
-from .errors import AudioUnavailable, Refused
-from .feedback import FeedbackError
-from .store import QueryRefused, StoreError
 
+#: The errors a user can fix (module, class): one line on stderr, exit 1. They are looked up only in
+#: modules already imported — a module that was never imported cannot have raised — so naming them
+#: here imports nothing.
 USER_ERRORS = (
-    AudioError, ProfileError, UserError, ConfigError, QueryRefused, StoreError, FeedbackError, AudioUnavailable,
-    Refused,
+    ("engine.errors", "AudioError"), ("engine.errors", "ProfileError"),
+    ("auralis_tui.commands.common", "UserError"), ("auralis_tui.config", "ConfigError"),
+    ("auralis_tui.store", "QueryRefused"), ("auralis_tui.store", "StoreError"),
+    ("auralis_tui.feedback", "FeedbackError"), ("auralis_tui.errors", "AudioUnavailable"),
+    ("auralis_tui.errors", "Refused"),
 )  # fmt: skip
+
+
+def is_user_error(exc: BaseException) -> bool:
+    return any(
+        isinstance(exc, getattr(sys.modules[module], name)) for module, name in USER_ERRORS if module in sys.modules
+    )
 
 
 class _StderrLine(logging.Handler):
@@ -41,6 +47,17 @@ def _say_warnings() -> None:
     if not any(isinstance(h, _StderrLine) for h in logger.handlers):
         logger.addHandler(_StderrLine(logging.WARNING))
         logger.propagate = False
+
+
+def keep_python_stderr_apart() -> None:
+    """Python's stderr (our messages, and the app: Textual draws on ``sys.__stderr__``) moves to a
+    duplicate of fd 2, because ``engine.quiet`` points fd 2 itself at a scratch file while a C
+    library decodes, in whatever thread. Left alone when a harness has replaced ``sys.stderr``."""
+    if sys.stderr is None or sys.stderr is not sys.__stderr__:
+        return
+    encoding, errors = sys.stderr.encoding, sys.stderr.errors
+    sys.stderr.flush()
+    sys.stderr = sys.__stderr__ = os.fdopen(os.dup(2), "w", buffering=1, encoding=encoding, errors=errors)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,18 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_python_stderr_apart()
     _say_warnings()
     run: Callable[[argparse.Namespace], int] = getattr(args, "run", run_app)
     try:
         return run(args)
-    except USER_ERRORS as exc:
-        print(f"auralis: {exc}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # e.g. `auralis profiles show x | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more may reach the closed pipe
         return 0
-    except OSError as exc:
-        print(f"auralis: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
+    except Exception as exc:
+        if is_user_error(exc):
+            print(f"auralis: {exc}", file=sys.stderr)
+        elif isinstance(exc, OSError):
+            print(f"auralis: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
+        else:
+            raise
         return 1
     except KeyboardInterrupt:
         print("auralis: interrupted", file=sys.stderr)

@@ -7,8 +7,6 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-
 from .versioned import write_atomic
 
 CONFIG_NAME = "config.toml"
@@ -58,6 +56,8 @@ def load_config(home: Path) -> Config:
 
 def set_sharing(home: Path, enabled: bool) -> None:
     """Turn anonymized sharing on or off (comments in the file are kept)."""
+    import tomlkit
+
     load_config(home)
     path = config_path(home)
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
@@ -67,6 +67,8 @@ def set_sharing(home: Path, enabled: bool) -> None:
 
 def add_library_root(home: Path, root: Path) -> bool:
     """Remember ``root`` as a library folder; returns False when it was already known."""
+    import tomlkit
+
     load_config(home)
     path = config_path(home)
     document = tomlkit.parse(path.read_text(encoding="utf-8"))

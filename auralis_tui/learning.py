@@ -1,4 +1,7 @@
-"""The learning loop: turning what the feedback says into new profile or personal-layer versions."""
+"""The learning loop: turning what the feedback says into new profile or personal-layer versions.
+
+After every rating the CLI and the app call :func:`after_feedback`; it and :func:`degradations` need
+no numpy, tomlkit or audio code, which the functions that decode or write import themselves."""
 
 from __future__ import annotations
 
@@ -7,16 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import tomlkit
-
-from engine import audio
-from engine.detect import detect
-from engine.errors import AudioError, ProfileError
-from engine.fingerprint import FEATURE_LIMITS, FEATURE_NAMES, Fingerprint, fingerprint
+from engine.errors import ProfileError
 
 from . import insights, personal, profiles
-from .library import walk_audio_files
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ def refine(home: Path, kind: str, accept: bool = False) -> Refinement:
 
     A range never leaves the values its feature can take. Proposed as a validated dry run;
     ``accept`` writes it as the new current version."""
-    from . import insights
+    from engine.features import FEATURE_LIMITS
 
     row = next((r for r in insights.fix_effectiveness(home) if (r["type"], r["parameter"]) == (kind, "all")), None)
     decisions = row["decisions"] if row else 0
@@ -139,6 +135,8 @@ class Stats:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Stats:
+        import numpy as np
+
         data = np.asarray(values, dtype=np.float64)
         if data.size == 0:
             return cls(0, 0.0, 0.0)
@@ -171,6 +169,15 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     """Fingerprint the reference tracks in ``directory`` and fold them into ``kind``'s detection
     statistics; once ≥ 5 references are known, its rule ranges widen to cover mean ± 3σ of
     everything learnt so far (ranges only widen: learning never makes a type harder to detect)."""
+    import tomlkit
+
+    from engine import audio
+    from engine.detect import detect
+    from engine.errors import AudioError
+    from engine.fingerprint import FEATURE_NAMES, Fingerprint, fingerprint
+
+    from .library import walk_audio_files
+
     paths = [Path(entry.path) for entry in walk_audio_files(directory)]
     if not paths:
         raise ProfileError(f"{directory}: no audio files to learn from")

@@ -22,7 +22,7 @@ from pathlib import Path
 import mutagen
 
 from engine import audio
-from engine.fingerprint import FINGERPRINT_VERSION
+from engine.features import FINGERPRINT_VERSION
 
 from . import personal, store
 from .analysis import analyze_file

@@ -20,8 +20,6 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import tomlkit
-
 from engine.errors import ProfileError
 from engine.model import PARAM_BOUNDS, MasterParams, Profile
 
@@ -194,6 +192,8 @@ def save(
     """
     if not reason.strip():
         raise ProfileError("say why: a reason is recorded with every version")
+    import tomlkit  # writing keeps comments; reading (every rating) needs only tomllib
+
     store = _store(home)
     if store.exists():
         document = tomlkit.parse(store.path(base or store.current()).read_text(encoding="utf-8"))
@@ -245,6 +245,8 @@ def rollback(home: Path, to: str | None, known_types: set[str]) -> Layer:
 
 def export_shared(home: Path, target: Path) -> None:
     """The current layer's preferences only: no history, reasons, sample counts or dates."""
+    import tomlkit
+
     layer = load(home)
     document = tomlkit.document()
     document.add(tomlkit.comment("Auralis personal layer, shared (preferences only)"))

@@ -4,6 +4,9 @@ Seeded from the shipped base model. Every change is a new version (name, version
 created, reason) that is validated before it is written; ``CURRENT`` in each type's folder
 names the version in use. History is never rewritten: a rollback is a new version equal to an
 old one. When the folder is a git work tree, each new version is also committed.
+
+Reading is light (tomllib, no numpy): ``auralis profiles list`` starts fast. tomlkit (writing with
+comments kept), the detector and the reference render are imported by the functions that write.
 """
 
 from __future__ import annotations
@@ -12,12 +15,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import tomlkit
-
-from engine.detect import detect
 from engine.errors import ProfileError
-from engine.fingerprint import Fingerprint
 from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_bounds, load_profile, profile_from_dict
 
 from .versioned import VersionFolder, git_commit, stamp, version_key
@@ -138,6 +136,8 @@ def update(home: Path, name: str, changes: dict[str, float], reason: str, dry_ru
         raise ProfileError(f"cannot change {', '.join(sorted(unknown))} (editable: {', '.join(EDITABLE)})")
 
     def set_values(document) -> None:
+        import tomlkit
+
         table = document.setdefault("master", tomlkit.table())
         for key, value in changes.items():
             table[key] = round(float(value), 4)
@@ -148,6 +148,8 @@ def update(home: Path, name: str, changes: dict[str, float], reason: str, dry_ru
 def edit(home: Path, name: str, change, reason: str, dry_run: bool = False) -> NewVersion:
     """The current version's TOML document, changed in place by ``change(document)``, as a new
     validated version (comments kept)."""
+    import tomlkit
+
     old = load(home, name)
     document = tomlkit.parse(_store(home, name).path(old.version).read_text(encoding="utf-8"))
     change(document)
@@ -162,11 +164,15 @@ def rollback(home: Path, name: str, to: str | None = None) -> NewVersion:
         raise ProfileError(f"{name} {current.version} has no parent to roll back to; give --to VERSION")
     if target == current.version:
         raise ProfileError(f"{name} {target} is already current")
+    import tomlkit
+
     document = tomlkit.parse(_store(home, name).path(target).read_text(encoding="utf-8"))
     return _commit_document(home, name, current, document, f"rollback to {target}")
 
 
 def _commit_document(home: Path, name: str, old: Profile, document, reason: str, dry_run: bool = False) -> NewVersion:
+    import tomlkit
+
     store = _store(home, name)
     version = store.next()
     document["name"] = name
@@ -192,6 +198,9 @@ def validate(home: Path, candidate: Profile) -> None:
     2. every stored reference fingerprint (of all profiles) is classified as before;
     3. a reference render through the new chain stays under the true-peak ceiling.
     """
+    from engine.detect import detect
+    from engine.features import Fingerprint
+
     where = f"{candidate.name} {candidate.version}"
     check_bounds(candidate.master, where)
     before = current_profiles(home)
@@ -210,6 +219,8 @@ def validate(home: Path, candidate: Profile) -> None:
 
 def _reference_peak(params: MasterParams) -> float:
     """True peak (dBTP) of a loud, bright, wide test mix (1/f noise + 55 Hz sine) through the chain."""
+    import numpy as np
+
     from engine.master import master  # the chain (and scipy.signal) only when a version is validated
 
     rng = np.random.default_rng(0)

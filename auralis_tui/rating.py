@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.detect import UNKNOWN, detect
-from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
+from engine.features import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
 
 from . import feedback, personal, store
 

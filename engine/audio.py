@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from .errors import AudioError
+from .quiet import library_noise_silenced as quiet
 
 #: Extension → (libsndfile major format, subtype) used when writing.
 WRITE_FORMATS: dict[str, tuple[str, str]] = {
@@ -74,10 +75,16 @@ class AudioInfo:
         return self.frames / self.rate if self.rate else 0.0
 
 
+#: libsndfile's words for "this is not a format I know" (for an existing, non-empty file).
+_NOT_AUDIO = ("unknown format", "format not recognised", "does not exist or is not a regular file")
+
+
 def _libsndfile_reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "unknown format" in text.lower() or "format not recognised" in text.lower():
-        return "not an audio file libsndfile can read"
+    if any(words in text.lower() for words in _NOT_AUDIO):
+        return "not an audio file (format not recognised)"
+    if "unspecified internal error" in text.lower():  # e.g. libmpg123 giving up on a damaged stream
+        return "damaged audio data: the decoder gave up"
     return text.split(": ", 1)[-1] if "Error opening" in text else text
 
 
@@ -89,7 +96,8 @@ def info(path: str | Path) -> AudioInfo:
     if path.stat().st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     try:
-        meta = sf.info(str(path))
+        with quiet():
+            meta = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
         raise AudioError(path, _libsndfile_reason(exc)) from None
     if meta.samplerate <= 0 or meta.channels <= 0:
@@ -113,7 +121,8 @@ def decode(path: str | Path) -> Audio:
     path = Path(path)
     meta = info(path)
     try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with quiet():
+            samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
         raise AudioError(path, f"decoding failed ({_libsndfile_reason(exc)})") from None
     if samples.shape[0] == 0:
@@ -129,11 +138,15 @@ def read_blocks(path: str | Path, blocksize: int, start: int = 0) -> Iterator[np
     path = Path(path)
     info(path)
     try:
-        with sf.SoundFile(str(path)) as handle:
+        with quiet():
+            handle = sf.SoundFile(str(path))
+        with handle:
             if start:
-                handle.seek(start)
+                with quiet():
+                    handle.seek(start)
             while True:
-                block = handle.read(blocksize, dtype="float32", always_2d=True)
+                with quiet():  # not across the yield: the consumer's own stderr stays as it is
+                    block = handle.read(blocksize, dtype="float32", always_2d=True)
                 if block.shape[0] == 0:
                     return
                 _check_finite(path, block)

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .fingerprint import BAND_NAMES, Fingerprint
+from .features import BAND_NAMES, Fingerprint
 from .model import FeatureRule, Profile
 
 UNKNOWN = "unknown"

@@ -23,19 +23,22 @@ scipy is imported inside the functions that use it (``import engine.fingerprint`
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 from itertools import pairwise
 
 import numpy as np
 
 from . import loudness
 from .audio import to_mono, to_stereo
-
-FINGERPRINT_VERSION = 2  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS
+from .features import (  # noqa: F401 - re-exported: the data lives in the numpy-free engine.features
+    BAND_NAMES,
+    FEATURE_LIMITS,
+    FEATURE_NAMES,
+    FINGERPRINT_VERSION,
+    Fingerprint,
+)
 
 HIGHPASS_HZ = 20.0
 BAND_EDGES_HZ = (20.0, 60.0, 250.0, 500.0, 2000.0, 4000.0, 8000.0, 20000.0)
-BAND_NAMES = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
 SILENCE_DBFS = -60.0  # windows quieter than this count as silence
 ENVELOPE_HOP_SECONDS = 0.005  # temporal features work on a 5 ms energy envelope
 SPECTRAL_FRAME_SECONDS = 2048 / 44100  # frames of the spectral features (2048 samples at 44.1 kHz)
@@ -46,73 +49,6 @@ TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
 TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
 CHROMA_RANGE_HZ = (55.0, 5000.0)
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """25 numbers describing a recording (see module docstring for units)."""
-
-    # frequency: energy share per band, sums to 1 (all 0 for silence)
-    sub_bass: float  # 20–60 Hz
-    bass: float  # 60–250 Hz
-    low_mid: float  # 250–500 Hz
-    mid: float  # 500–2000 Hz
-    upper_mid: float  # 2–4 kHz
-    presence: float  # 4–8 kHz
-    air: float  # 8–20 kHz
-    # dynamics
-    lufs: float  # BS.1770-4 integrated loudness as played on a stereo pair (mono: +3.01 LU), LUFS
-    crest_db: float  # 20·log10(sample peak / RMS) after the DC blocker
-    bass_mid_ratio_db: float  # 10·log10(E 60–250 Hz / E 500–2000 Hz), clamped ±60
-    # temporal
-    tempo_bpm: float  # onset-envelope autocorrelation, 50–220 BPM, 0 if no pulse
-    rhythm_stability: float  # normalised autocorrelation at the tempo lag, 0–1
-    transient_density: float  # onsets per second
-    silence_ratio: float  # share of 50 ms windows below −60 dBFS
-    # spectral: per 46 ms Hann frame of the magnitude spectrum |X|, mean over non-silent frames
-    spectral_centroid_hz: float  # Σ f·|X| / Σ |X|
-    spectral_rolloff_hz: float  # lowest bin frequency below which 85 % of Σ |X| lies
-    spectral_flatness: float  # geometric / arithmetic mean of |X|² (floored at 1e-10), 0–1
-    # harmonic
-    harmonic_ratio: float  # share of energy below 5 kHz in prominent spectral peaks, 0–1
-    pitch_stability: float  # mean cosine similarity of consecutive chroma vectors, 0–1
-    chroma_energy: float  # mean share of the dominant pitch class, 1/12–1
-    # variation
-    dynamic_range_variation_db: float  # std of per-second crest factor, dB
-    loudness_variation_lu: float  # std of gated short-term (3 s) loudness, LU
-    peak_consistency: float  # median / max of per-second peaks, 0–1
-    # stereo
-    stereo_width: float  # side energy / (mid + side energy): 0 mono, 0.5 uncorrelated, 1 inverted
-    phase_correlation: float  # Σ L·R / √(Σ L² · Σ R²): 1 mono, −1 inverted
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    def as_vector(self) -> np.ndarray:
-        return np.array([getattr(self, name) for name in FEATURE_NAMES])
-
-    @classmethod
-    def from_dict(cls, values: dict[str, float]) -> Fingerprint:
-        return cls(**{name: float(values[name]) for name in FEATURE_NAMES})
-
-
-FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Fingerprint))
-
-#: The values a feature can take at all (from the definitions above); the rest are unbounded.
-_UNIT = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air", "rhythm_stability", "silence_ratio",
-         "spectral_flatness", "harmonic_ratio", "pitch_stability", "chroma_energy", "peak_consistency", "stereo_width")
-FEATURE_LIMITS: dict[str, tuple[float, float]] = {
-    **dict.fromkeys(_UNIT, (0.0, 1.0)),
-    "phase_correlation": (-1.0, 1.0),
-    "bass_mid_ratio_db": (-60.0, 60.0),
-    "crest_db": (0.0, math.inf),
-    "tempo_bpm": (0.0, 220.0),
-    "transient_density": (0.0, math.inf),
-    "spectral_centroid_hz": (0.0, math.inf),
-    "spectral_rolloff_hz": (0.0, math.inf),
-    "dynamic_range_variation_db": (0.0, math.inf),
-    "loudness_variation_lu": (0.0, math.inf),
-}  # fmt: skip
 
 
 def _db(ratio: float, floor: float = -200.0) -> float:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProfileError
-from .fingerprint import FEATURE_NAMES
+from .features import FEATURE_NAMES
 
 #: The base model shipped with the program: package data ``engine/profiles`` (in the checkout a
 #: symlink to the top-level ``profiles/``; in a wheel the copied files). Wheels install unzipped,

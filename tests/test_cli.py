@@ -119,3 +119,64 @@ def test_mono_file_end_to_end(tmp_path):
     data = json.loads(result.stdout)
     assert data["channels"] == 1
     assert data["fingerprint"]["phase_correlation"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> Path:
+    """An MP3 with a short hole (the decoder resyncs, noisily), one with a long hole (it gives up),
+    a web page saved as .mp3 and a FLAC of zeros."""
+    folder = tmp_path_factory.mktemp("bad")
+    audio.write(folder / "good.mp3", stereo(sine(440, 3, 44100)), 44100)
+    data = (folder / "good.mp3").read_bytes()
+    third = len(data) // 3
+    (folder / "resync.mp3").write_bytes(data[:third] + b"\x00" * 300 + data[third + 300 :])
+    (folder / "hole.mp3").write_bytes(data[:third] + b"\x00" * 4000 + data[third + 4000 :])
+    (folder / "page.mp3").write_text("<!DOCTYPE html><html><body>404 Not Found</body></html>\n" * 20)
+    (folder / "zeros.flac").write_bytes(b"\x00" * 1000)
+    return folder
+
+
+def test_decoder_noise_stays_off_the_terminal(bad_files, capfd):
+    with pytest.raises(audio.AudioError, match="truncated"):  # libmpg123 resyncs, says so on fd 2, loses frames
+        audio.decode(bad_files / "resync.mp3")
+    with pytest.raises(audio.AudioError, match="the decoder gave up"):
+        audio.decode(bad_files / "hole.mp3")
+    with pytest.raises(audio.AudioError, match="not an audio file"):
+        audio.info(bad_files / "page.mp3")
+    assert sum(block.shape[0] for block in audio.read_blocks(bad_files / "good.mp3", 4096)) > 0
+    assert capfd.readouterr().err == ""
+
+
+def test_a_file_that_is_not_audio_says_so(bad_files, tmp_path):
+    for name in ("page.mp3", "zeros.flac"):
+        result = auralis("fingerprint", str(bad_files / name), home=tmp_path)
+        assert result.stderr == f"auralis: {name}: not an audio file (format not recognised)\n"
+        assert result.returncode == 1
+
+
+def test_scan_reports_each_bad_file_in_one_line(bad_files, tmp_path):
+    result = auralis("scan", str(bad_files), "--jobs", "1", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Note:" not in result.stderr and "mpg123" not in result.stderr, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines() if line.startswith("    ")]
+    reasons = dict(line.split(": ", 1) for line in lines)
+    assert len(lines) == len(reasons) == 4
+    assert reasons[str(bad_files / "hole.mp3")] == "decoding failed (damaged audio data: the decoder gave up)"
+    assert reasons[str(bad_files / "resync.mp3")].startswith("truncated: header promises")
+    for name in ("page.mp3", "zeros.flac"):
+        assert reasons[str(bad_files / name)] == "not an audio file (format not recognised)"
+
+
+def test_python_stderr_stays_visible_while_the_engine_silences_fd_2():
+    """The app draws on sys.__stderr__ (Textual), our messages go to sys.stderr: neither may vanish
+    while a decoder thread has fd 2 pointed at the scratch file."""
+    code = (
+        "import sys\n"
+        "from auralis_tui.cli import keep_python_stderr_apart\n"
+        "from engine.quiet import library_noise_silenced\n"
+        "keep_python_stderr_apart()\n"
+        "with library_noise_silenced():\n"
+        "    sys.__stderr__.write('frame\\n'); sys.__stderr__.flush()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "frame\n", result.stderr

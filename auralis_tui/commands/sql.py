@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_command, home, print_json, print_table
-
-FORMATS = ("table", "csv", "json")
+from ..formats import FORMATS
+from .common import add_command, home
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,24 +19,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "ATTACH, COPY, INSTALL/LOAD and reading other files are refused.",
     )
     sq.add_argument("query", metavar="SQL")
-    sq.add_argument("--format", choices=FORMATS, default="table")
+    sq.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv or json: every type")
     sq.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import csv
-
+    from ..formats import write
     from ..store import run_user_query, sync_feedback
 
     data = home(args)
     sync_feedback(data)
     result = run_user_query(data, args.query)
-    if args.format == "json":
-        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
-    elif args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-    else:
-        print_table(result.columns, result.rows)
+    write(result.columns, result.rows, args.format, sys.stdout)
     return 0

@@ -1,0 +1,79 @@
+"""Whole-process command times (start-up included), beside a bare interpreter measured in the same run.
+
+Every figure is the median wall time of a fresh `auralis …` process, runs interleaved round-robin
+with `python -c pass` so machine load hits all alike. `fingerprint` of a 3-minute 44.1 kHz FLAC is
+compared with a process that only decodes that file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from auralis_tui.synth import CHARACTERS, render
+from engine import audio
+
+RUNS = 9
+AURALIS = str(Path(sys.executable).with_name("auralis"))
+
+
+def wall(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, env=env)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {result.stderr.decode()[-400:]}")
+    return elapsed
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="auralis-bench-cli-"))
+    try:
+        home, flac = work / "demo", work / "three-minutes.flac"
+        print("building the demo home and a 3-minute FLAC …", file=sys.stderr)
+        subprocess.run([AURALIS, "demo", "--home", str(home), "--no-ui"], check=True, capture_output=True)
+        audio.write(flac, render(CHARACTERS["studio"], 180, 44100, seed=9), 44100)
+        track = next((home / "demo-library").rglob("*.flac"))
+        env = {**os.environ, "AURALIS_HOME": str(home)}
+        py = [sys.executable, "-c"]
+        cases: dict[str, tuple[list[str], float | None]] = {  # name → (argv, budget in seconds)
+            "python -c pass": ([*py, "pass"], None),
+            "decode-only process (3-min FLAC)": ([*py, f"from engine import audio; audio.decode({str(flac)!r})"], None),
+            "auralis --version": ([AURALIS, "--version"], 0.25),
+            "auralis profiles list": ([AURALIS, "profiles", "list"], 0.25),
+            "auralis profiles show studio": ([AURALIS, "profiles", "show", "studio"], 0.25),
+            "auralis profiles diff studio@1.0 studio@1.1": ([AURALIS, "profiles", "diff", "studio@1.0", "studio@1.1"],
+                                                            0.25),
+            "auralis profiles history studio": ([AURALIS, "profiles", "history", "studio"], 0.25),
+            "auralis sql 'SELECT count(*) FROM tracks'": ([AURALIS, "sql", "SELECT count(*) FROM tracks"], 0.25),
+            "auralis analyze --all-types (demo home)": ([AURALIS, "analyze", "--all-types"], 0.5),
+            "auralis rate FILE --rating 4 (scanned)": ([AURALIS, "rate", str(track), "--rating", "4"], 0.5),
+            "auralis fingerprint (3-min FLAC)": ([AURALIS, "fingerprint", str(flac)], None),
+        }  # fmt: skip
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(RUNS):
+            for name, (argv, _budget) in cases.items():
+                times[name].append(wall(argv, env))
+        median = {name: statistics.median(values) for name, values in times.items()}
+        bare = median["python -c pass"]
+        print(f"{'command':48s} {'median s':>9s} {'× bare':>7s}  budget")
+        for name, (_argv, budget) in cases.items():
+            verdict = "" if budget is None else f"≤ {budget:.2f} s {'ok' if median[name] <= budget else 'OVER'}"
+            print(f"{name:48s} {median[name]:9.3f} {median[name] / bare:7.1f}  {verdict}")
+        ratio = median["auralis fingerprint (3-min FLAC)"] / median["decode-only process (3-min FLAC)"]
+        print(f"fingerprint ÷ decode-only process: {ratio:.2f} (budget ≤ 1.5)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
