@@ -176,6 +176,7 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     from engine.errors import AudioError
     from engine.fingerprint import FEATURE_NAMES, Fingerprint, fingerprint
 
+    from .analysis import readable_audio
     from .library import walk_audio_files
 
     paths = [Path(entry.path) for entry in walk_audio_files(directory)]
@@ -184,8 +185,12 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     fingerprints, errors = [], []
     for done, path in enumerate(paths, 1):
         try:
+            readable_audio(path)
             decoded = audio.decode(path)
-            fingerprints.append(fingerprint(decoded.samples, decoded.rate).as_dict())
+            values = fingerprint(decoded.samples, decoded.rate).as_dict()
+            if not all(math.isfinite(v) for v in values.values()):  # never fold NaN into a profile
+                raise AudioError(path, "its fingerprint is not finite (silence or junk?)")
+            fingerprints.append(values)
         except AudioError as exc:
             errors.append((str(path), exc.reason))
         progress(done, len(paths))

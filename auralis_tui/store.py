@@ -66,12 +66,13 @@ CREATE TABLE IF NOT EXISTS feedback_events (
     phrases VARCHAR[]  -- the same with the words used: "bass_db+|thin"
 );
 CREATE TABLE IF NOT EXISTS feedback_ingest (log_inode BIGINT, log_offset BIGINT, skipped BIGINT);
+ALTER TABLE feedback_ingest ADD COLUMN IF NOT EXISTS log_check VARCHAR;  -- feedback.prefix_check
 -- Per track and detected type, the detection confidence as the feedback has updated it (confidence.py).
 CREATE TABLE IF NOT EXISTS track_confidence (path VARCHAR, type VARCHAR, confidence DOUBLE, PRIMARY KEY (path, type));
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 5  # 5: every line checked by feedback.VALID_SQL; sparse lines shown as unknown
+SCHEMA_VERSION = 6  # 5: every line checked by feedback.VALID_SQL; 6: in-place rewrites noticed
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
@@ -444,21 +445,28 @@ def sync_feedback(home: Path) -> int:
     """Bring ``feedback_events`` up to date with the log; returns how many lines were skipped.
 
     Only bytes after the last ingested offset are read (DuckDB parses them); a rewritten log (new
-    inode, or shorter than the offset) is ingested again from the start. Keyword mentions are
+    inode, shorter than the offset, or other bytes at its start or just before the offset) is
+    ingested again from the start. Keyword mentions are
     computed once per distinct new comment.
     """
     with connect(home) as con:
-        state = con.execute("SELECT log_inode, log_offset, skipped FROM feedback_ingest").fetchone()
-        inode, offset, skipped = state or (None, 0, 0)
+        state = con.execute("SELECT log_inode, log_offset, skipped, log_check FROM feedback_ingest").fetchone()
+        inode, offset, skipped, check = state or (None, 0, 0, None)
         identity = feedback.log_identity(home)
-        if identity is None or identity[0] != inode or identity[1] < offset:
+        if (
+            identity is None or identity[0] != inode or identity[1] < offset
+            or feedback.prefix_check(home, offset) != check  # rewritten in place
+        ):  # fmt: skip
             con.execute("DELETE FROM feedback_events")
             con.execute("DELETE FROM track_confidence")
             offset, skipped = 0, 0
         if identity is not None and identity[1] > offset:
             offset, skipped = _ingest_from(home, con, offset, skipped)
         con.execute("DELETE FROM feedback_ingest")
-        con.execute("INSERT INTO feedback_ingest VALUES (?, ?, ?)", [identity and identity[0], offset, skipped])
+        con.execute(
+            "INSERT INTO feedback_ingest VALUES (?, ?, ?, ?)",
+            [identity and identity[0], offset, skipped, feedback.prefix_check(home, offset)],
+        )
     return skipped
 
 
@@ -470,15 +478,17 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
     """
     log = feedback.log_path(home)
     with feedback.locked(home):  # the log cannot grow while DuckDB reads it
-        end, lines = feedback.complete_range(log, offset)
+        end, lines, oversized = feedback.complete_range(log, offset)
         if end == offset:
             return offset, skipped
         source = log
-        if offset or end != log.stat().st_size:
+        if offset or end != log.stat().st_size or oversized:
             source = log.with_name(f".ingest-{os.getpid()}.jsonl")
-            with open(log, "rb") as reader, open(source, "wb") as writer:
-                reader.seek(offset)
-                _copy_bytes(reader, writer, end - offset)
+            try:
+                _copy_lines(log, source, offset, end, oversized)
+            except OSError:
+                source.unlink(missing_ok=True)
+                raise
         big = end - offset > BIG_INGEST_BYTES
         try:
             if big:  # bounded memory; the process's instance outlives this ingest, so reset after
@@ -502,16 +512,22 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
                 con.execute("RESET preserve_insertion_order")
             if source != log:
                 source.unlink(missing_ok=True)
-    return end, skipped + lines - added
+    return end, skipped + lines - added  # oversized lines are among ``lines``, never added
 
 
-def _copy_bytes(reader, writer, count: int, chunk: int = 1 << 20) -> None:
-    while count > 0:
-        block = reader.read(min(chunk, count))
-        if not block:
-            break
-        writer.write(block)
-        count -= len(block)
+def _copy_lines(log: Path, target: Path, start: int, end: int, leave_out: list[tuple[int, int]]) -> None:
+    """Copy the log's bytes [start, end) to ``target`` without the ``leave_out`` spans (lines too
+    long to be events: counted as skipped, never handed to DuckDB)."""
+    with open(log, "rb") as reader, open(target, "wb") as writer:
+        for begin, stop in zip([start] + [b for _, b in leave_out], [a for a, _ in leave_out] + [end], strict=True):
+            reader.seek(begin)
+            count = stop - begin
+            while count > 0:
+                block = reader.read(min(1 << 20, count))
+                if not block:
+                    break
+                writer.write(block)
+                count -= len(block)
 
 
 def _fold_confidence(con, batch: int = 50_000) -> None:
@@ -706,13 +722,22 @@ class QueryRefused(ValueError):
 class QueryResult:
     columns: list[str]
     rows: list[tuple]
+    truncated: bool = False  # more rows than ``USER_ROW_CAP``: only the first are here
 
 
-def run_user_query(home: Path, sql: str) -> QueryResult:
+USER_ROW_CAP = 10_000  # rows a user query returns
+USER_MEMORY = "256MB"  # DuckDB's memory for a user query (it spills nothing: external access is off)
+USER_SECONDS = 10.0  # a user query running longer is stopped
+
+
+def run_user_query(home: Path, sql: str, seconds: float = USER_SECONDS) -> QueryResult:
     """Run one read-only SELECT over the library; anything else is refused with a reason.
 
     Writes are impossible on a read-only connection; reading or writing other files, ATTACH,
-    INSTALL and LOAD are disabled by turning off external access and locking the settings.
+    INSTALL and LOAD are disabled by turning off external access and locking the settings. A
+    runaway query is bounded: at most ``USER_ROW_CAP`` rows (``truncated`` says when more were
+    there), ``USER_MEMORY`` of DuckDB memory, and ``seconds`` of time. Ctrl-C stops it
+    (``KeyboardInterrupt``).
     """
     with _IN_PROCESS, _isolated(home) as con:
         try:
@@ -724,15 +749,49 @@ def run_user_query(home: Path, sql: str) -> QueryResult:
         kind = statements[0].type
         if kind != duckdb.StatementType.SELECT:
             raise QueryRefused(f"only SELECT queries are allowed here, not {kind.name}")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        for setting in (f"memory_limit = '{USER_MEMORY}'", "threads = 2", "enable_progress_bar = false",
+                        "enable_external_access = false", "lock_configuration = true"):  # fmt: skip
+            con.execute(f"SET {setting}")
         try:
-            cursor = con.execute(sql)
-            return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+            columns, rows = _bounded(con, sql, seconds)
         except duckdb.PermissionException as exc:
             raise QueryRefused(f"not allowed: {_first_line(exc)}") from None
+        except duckdb.OutOfMemoryException:
+            raise QueryRefused(f"stopped: the query needs more than {USER_MEMORY} of memory") from None
         except duckdb.Error as exc:
             raise QueryRefused(f"SQL error: {_first_line(exc)}") from None
+        return QueryResult(columns, rows[:USER_ROW_CAP], len(rows) > USER_ROW_CAP)
+
+
+def _bounded(con, sql: str, seconds: float) -> tuple[list[str], list[tuple]]:
+    """Run ``sql`` in a worker thread while this one waits: the wait ends at the time limit or on
+    Ctrl-C (a signal reaches Python here, never inside DuckDB), and either interrupts the query."""
+    outcome: dict = {}
+    done = threading.Event()  # not Thread.join: an interrupted join may later return too early
+
+    def work() -> None:
+        try:
+            cursor = con.execute(sql)
+            outcome["result"] = ([d[0] for d in cursor.description], cursor.fetchmany(USER_ROW_CAP + 1))
+        except duckdb.Error as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="user-query", daemon=True).start()
+    try:
+        finished = done.wait(seconds)
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait()
+        raise
+    if not finished:
+        con.interrupt()
+        done.wait()
+        raise QueryRefused(f"stopped after {seconds:g} s (the time limit for a query)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 @contextmanager

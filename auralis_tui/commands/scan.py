@@ -31,10 +31,15 @@ def run(args: argparse.Namespace) -> int:
     roots = [Path(d) for d in args.dirs] or [Path(r) for r in load_config(data).library_roots]
     if not roots:
         raise UserError("no library folder configured yet: run `auralis scan DIR`")
+    unusable = [
+        f"{root}: {'not a folder' if root.exists() else 'no such folder'}" for root in roots if not root.is_dir()
+    ]
+    if len(unusable) == len(roots):
+        raise UserError("; ".join(unusable))
+    for reason in unusable:  # one unplugged drive must not stop the others
+        print(f"auralis: {reason}; skipped", file=sys.stderr)
     summaries = []
-    for root in roots:
-        if not root.is_dir():
-            raise UserError(f"{root}: not a folder")
+    for root in (root for root in roots if root.is_dir()):
         add_library_root(data, root)
         print(f"scanning {root.resolve()} …", file=sys.stderr)
         summaries.append(scan(data, root, args.jobs))
