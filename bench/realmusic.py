@@ -145,7 +145,11 @@ def renders(originals, profiles) -> list[tuple[str, int, float, float]]:
             kind = detect(fingerprint(x, rate), profiles).type
             params = profiles[kind].master
             out, _ = master(x, rate, params, kind)
-            results.append((Path(row["path"]).name, rate, params.ceiling_dbtp, reference_true_peak_dbtp(out)))
+            measured = reference_true_peak_dbtp(out)
+            results.append((Path(row["path"]).name, rate, params.ceiling_dbtp, measured))
+            if measured > params.ceiling_dbtp:
+                name = Path(row["path"]).name
+                print(f"  over the ceiling: {name} at {rate} Hz: {measured:+.2f} dBTP", file=sys.stderr)
     return results
 
 

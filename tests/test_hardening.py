@@ -465,3 +465,10 @@ def test_play_seconds_plays_that_long_of_a_long_file(home, tmp_path, sink):
     assert 2.0 <= position < 3.0, result.stdout
     frames = np.fromfile(sink / "out.raw", dtype=np.float32).reshape(-1, 2)
     assert np.count_nonzero(np.abs(frames).sum(axis=1)) >= 2 * 44100 * 0.99  # what reached the sound card
+
+
+def test_a_hostile_file_name_never_reaches_the_terminal_raw(home, tmp_path):
+    hostile = tmp_path / "\x1b]0;pwned\x07\x1b[2J.wav"
+    hostile.write_text("not audio")
+    line = one_line(auralis(home, "rate", str(hostile), "--rating", "3"), 1, "pwned", "not an audio file")
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..formats import printable
 from .common import UserError, add_command, home, positive_int, print_json
 
 
@@ -55,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
             if s.errors:
                 print(f"  {len(s.errors)} file(s) could not be read:")
                 for path, reason in s.errors:
-                    print(f"    {path}: {reason}")
+                    print(f"    {printable(f'{path}: {reason}')}")
     return 130 if any(s.interrupted for s in summaries) else 0
