@@ -19,10 +19,13 @@ _KEYS: tuple[_Key, ...] = tuple((parameter, direction) for parameter in PARAMETE
 
 # Stand-alone complaints: the adjective says which way the listener wants the parameter to move.
 _ADJECTIVES: dict[_Key, tuple[str, ...]] = {
-    ("bass_db", 1): ("thin", "bass-light", "bass-shy", "anemic", "anaemic"),
+    ("bass_db", 1): ("thin", "bass-light", "bass-shy", "anemic", "anaemic", "tinny"),
     ("bass_db", -1): ("boomy", "muddy", "bass-heavy", "bloated", "bassy"),
     ("treble_db", 1): ("dull", "dark", "muffled", "veiled"),
-    ("treble_db", -1): ("harsh", "bright", "too bright", "sibilant", "sibilance", "shrill", "piercing", "fatiguing"),
+    ("treble_db", -1): (
+        "harsh", "bright", "too bright", "too crisp", "sibilant", "sibilance", "shrill", "piercing", "fatiguing",
+        "brittle",
+    ),
     ("width", 1): ("narrow", "wider", "cramped"),
     ("width", -1): ("too wide", "phasey", "phasy", "out of phase"),
 }
@@ -34,7 +37,9 @@ _NOUNS: dict[str, tuple[str, ...]] = {
     "width": ("width", "stereo width", "stereo"),
 }
 _MORE = ("more", "needs", "lacks", "lacking", "lack of", "not enough", "missing", "weak", "no", "hardly any")
-_LEAD_INS: dict[int, tuple[str, ...]] = {1: _MORE, -1: ("less", "too much", "reduce", "reduce the", "overpowering")}
+_RAISE = ("boost", "boost the", "turn up", "turn up the")
+_LOWER = ("less", "too much", "to much", "reduce", "reduce the", "cut", "cut the", "turn down", "turn down the")
+_LEAD_INS: dict[int, tuple[str, ...]] = {1: _MORE + _RAISE, -1: (*_LOWER, "overpowering")}
 
 # "not X enough" (also "isn't quite X enough") asks for the opposite of X: "not bright enough" wants more treble.
 _NOT_ENOUGH: dict[_Key, tuple[str, ...]] = {

@@ -139,6 +139,9 @@ def renders(originals, profiles) -> list[tuple[str, int, float, float]]:
     for row in originals:
         decoded = audio.decode(row["path"])
         excerpt = decoded.samples[: int(RENDER_SECONDS * decoded.rate)].astype(np.float64)
+        if len(excerpt) < len(decoded.samples):  # a cut mid-waveform is a step: fade it as an editor would
+            fade = int(0.01 * decoded.rate)
+            excerpt[-fade:] *= np.linspace(1.0, 0.0, fade)[:, None]
         for rate in RENDER_RATES:
             x = excerpt if rate == decoded.rate else signal.resample_poly(excerpt, rate, decoded.rate, axis=0)
             x = x.astype(np.float32)
