@@ -244,6 +244,10 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
             if not read_only:
                 _ensure_schema(con)
             yield con
+        except RuntimeError as exc:  # DuckDB turns Ctrl-C during a statement into "Query interrupted"
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            raise
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException) and not _is_corruption(exc):
                 raise StoreError(f"{path.name}: {_first_line(exc)}") from None  # e.g. a full disk
