@@ -33,6 +33,16 @@ class TrackState:
     test_id: str | None = None  # a blind A/B test chose this version (see abtest.blind_state)
     variant: str | None = None
 
+    def summary(self) -> dict:
+        """What a client shows about the track's mastering (JSON-ready; no fingerprint)."""
+        return {
+            "type": self.type, "confidence": self.confidence, "profile_name": self.profile_name,
+            "profile_version": self.profile_version, "philosophy": self.philosophy,
+            "parameters": dict(self.parameters), "personal_version": self.personal_version,
+            "matched": list(self.matched), "missed": list(self.missed), "test_id": self.test_id,
+            "variant": self.variant,
+        }  # fmt: skip
+
 
 #: How long a rating waits for a database another process holds before it analyses the file
 #: itself: the line goes to the log either way, and the database catches up at the next ingest.

@@ -8,10 +8,27 @@ from __future__ import annotations
 
 import argparse
 
-from . import abtest, analyze, app, fingerprint, master, personal, playback, privacy, profiles, rate, scan, sql
+from . import (
+    abtest,
+    analyze,
+    app,
+    control,
+    fingerprint,
+    master,
+    personal,
+    playback,
+    privacy,
+    profiles,
+    rate,
+    scan,
+    server,
+    sql,
+)
 
 #: In the order ``auralis --help`` lists them.
-GROUPS = (fingerprint, master, scan, rate, analyze, sql, profiles, personal, playback, abtest, privacy, app)
+GROUPS = (
+    fingerprint, master, scan, rate, analyze, sql, profiles, personal, control, server, playback, abtest, privacy, app,
+)  # fmt: skip
 
 
 def register_all(commands: argparse._SubParsersAction) -> None:
