@@ -1,6 +1,7 @@
 """mpc-like control of the home's server: ``auralis status``, ``toggle``, ``pause``, ``next``,
-``prev``, ``stop``, ``seek``, ``volume``, ``mode`` and ``queue`` (``play`` lives in playback.py). Each prints one line (or
-the queue), ``--json`` the server's answer; the server is started when none runs."""
+``prev``, ``stop``, ``seek``, ``volume``, ``mode`` and ``queue`` (``play`` lives in playback.py).
+Each prints one line (or the queue), ``--json`` the server's answer; the server is started when
+none runs."""
 
 from __future__ import annotations
 
