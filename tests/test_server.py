@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from served import Served
 
 from auralis_tui import abtest
 from auralis_tui.server import runtime
 
 from conftest import wait_until
+from served import Served
 
 ALL = "SELECT path FROM tracks ORDER BY path"
 

@@ -1,0 +1,60 @@
+"""Queue: what the server plays next, in order; enter plays an item, d removes it, J/K move it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ..format import cell
+from ..messages import QueueAction
+from .keys import Table
+
+EMPTY = "The queue is empty: in the Library (F1), e adds a track, E plays it next, enter plays from it."
+
+
+class QueueTable(Table):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Play"),
+        Binding("d,delete", "edit('remove')", "Remove"),
+        Binding("K", "edit('up')", "Move up"),
+        Binding("J", "edit('down')", "Move down"),
+    ]
+
+    def action_edit(self, action: str) -> None:
+        if self.row_count:
+            self.post_message(QueueAction(action, int(self.selected_key()), self.cursor_row))
+
+
+class QueuePanel(Vertical):
+    """The server's queue; the app hands it the items (no I/O here)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(EMPTY, id="queue-empty")
+        yield QueueTable(id="queue-table", zebra_stripes=True)
+
+    def opened(self) -> None:
+        self.query_one(QueueTable).focus()
+
+    def show(self, items: list[dict], current: int | None) -> None:
+        table = self.query_one(QueueTable)
+        keep = table.cursor_row
+        table.clear(columns=not table.columns)
+        if not table.columns:
+            table.add_column("", width=1, key="mark")
+            table.add_column("#", width=4, key="pos")
+            table.add_column("Title", key="title")
+        for item in items:
+            mark = "▶" if item["id"] == current else ""
+            table.add_row(mark, str(item["pos"] + 1), cell(item["title"]), key=str(item["id"]))
+        if items:
+            table.move_cursor(row=min(keep, len(items) - 1), animate=False)
+        self.query_one("#queue-empty").display = not items
+
+    @on(Table.RowSelected, "#queue-table")
+    def _play(self, event: Table.RowSelected) -> None:
+        self.post_message(QueueAction("play", int(event.row_key.value), event.cursor_row))
