@@ -180,11 +180,19 @@ def run_queue_add(args: argparse.Namespace) -> int:
     paths = [*_expand(args.paths), *(_query_paths(args) if args.query else [])]
     if not paths:
         raise UserError("nothing to add: give files, folders or --query")
-    result = ask(args, "add", paths=paths, next=args.next, play=args.play)
+    from ..server.client import chunks
+
+    first, *rest = chunks(paths)
+    result = ask(args, "add", paths=first, next=args.next, play=args.play)
+    at, ids = result["at"] + len(first), result["ids"]
+    for chunk in rest:  # a big folder: the rest follows the first run, in order
+        ids += ask(args, "add", paths=chunk, pos=at)["ids"]
+        at += len(chunk)
+    result = {**ask(args, "status"), "ids": ids} if rest else result
     if args.json:
         print_json(result)
         return 0
-    print(f"queued {len(result['ids'])} track{'s' * (len(result['ids']) != 1)}; {status_line(result)}")
+    print(f"queued {len(ids)} track{'s' * (len(ids) != 1)}; {status_line(result)}")
     return 0
 
 

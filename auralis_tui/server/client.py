@@ -9,7 +9,7 @@ import itertools
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
@@ -95,6 +95,19 @@ class Connection:
         self.sock.close()
 
 
+def chunks(paths: list[str], budget: int = protocol.MAX_LINE // 4) -> Iterator[list[str]]:
+    """``paths`` in runs whose request line stays well under the protocol's limit."""
+    run, size = [], 0
+    for path in paths:
+        if run and size + len(path) + 8 > budget:
+            yield run
+            run, size = [], 0
+        run.append(path)
+        size += len(path.encode()) + 8
+    if run:
+        yield run
+
+
 class RemotePlayer:
     """The server's player as the app drives it: the same calls as ``player.Player``, answered by
     the server. Commands never wait (the UI thread sends them); ``status()`` is the latest state
@@ -166,8 +179,16 @@ class RemotePlayer:
         self._paths = [str(p) for p in paths]
 
     def play(self, index: int = 0, seconds: float = 0.0) -> None:
-        """Play the loaded list from ``index``: it becomes the queue."""
-        self._send("add", paths=self._paths, replace=True, start=index)
+        """Play the loaded list from ``index``: it becomes the queue. The chosen track goes first,
+        so it starts at once; the rest follows in requests of bounded size (a whole library)."""
+        chosen, after, before = self._paths[index], self._paths[index + 1 :], self._paths[:index]
+        self._send("add", paths=[chosen], replace=True, play=True)
+        for chunk in chunks(after):
+            self._send("add", paths=chunk)
+        at = 0
+        for chunk in chunks(before):
+            self._send("add", paths=chunk, pos=at)
+            at += len(chunk)
 
     def toggle_pause(self) -> None:
         self._send("toggle")

@@ -302,7 +302,7 @@ class Controller:
         self._queue_changed()
         if flag(args, "play") or start is not None:
             self.play({"id": ids[start or 0]})
-        return {"ids": ids, **self.status()}
+        return {"ids": ids, "at": self.queue.position(ids[0]), **self.status()}
 
     def remove(self, args: dict) -> dict:
         """Remove the item ``id`` (or at ``pos``); removing the playing one stops it."""

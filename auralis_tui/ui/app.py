@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 import traceback
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ class Pane(TabPane):
     @on(TabPane.Focused)
     def _keep_the_open_tab(self, event: TabPane.Focused) -> None:
         event.stop()
+
+
+class NoticeHandler(logging.Handler):
+    """The services' warnings (a busy database, a cut comment) as notices: text printed to the
+    terminal would draw over the screen."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.app.post_message(msg.Notice(record.getMessage(), "warning", 6.0))  # thread-safe
 
 
 class KeysFooter(Footer):
@@ -140,6 +153,8 @@ class AuralisApp(App):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        logger = logging.getLogger("auralis")
+        self._log_handlers, logger.handlers = logger.handlers, [NoticeHandler(self)]
         self.panel(LibraryPanel).opened()
         self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
         self.set_interval(0.25, self.refresh_playing)
@@ -284,8 +299,10 @@ class AuralisApp(App):
 
     @on(msg.ServerSaid)
     def _server_said(self, message: msg.ServerSaid) -> None:
-        if message.name in ("playlist", "player") and self.remote:
+        if message.name == "playlist" and self.remote:
             self.load_queue()
+        elif message.name == "player":
+            self.panel(QueuePanel).mark(message.data["id"])
         elif message.name == "rating":  # from any client (mpc, `auralis rate N`, another app)
             self.panel(LibraryPanel).show_rating(message.data["track_path"], message.data["rating"])
             self._insights_changed()
@@ -538,6 +555,7 @@ class AuralisApp(App):
         return "  ·  ".join(parts)
 
     async def on_unmount(self) -> None:
+        logging.getLogger("auralis").handlers = self._log_handlers
         if self.player:
             self.plays_on = self.remote and self.player.status().state == "playing"
             self.player.close()

@@ -40,20 +40,45 @@ class QueuePanel(Vertical):
     def opened(self) -> None:
         self.query_one(QueueTable).focus()
 
+    CHUNK = 400  # rows per event-loop turn: a queue of a whole library never stalls the UI
+    _generation = 0
+    _marked: str | None = None
+
+    def mark(self, current: int | None) -> None:
+        """Move ▶ to the item playing now (without reloading the queue)."""
+        table, now = self.query_one(QueueTable), None if current is None else str(current)
+        if now == self._marked:
+            return
+        shown = {key.value for key in table.rows}
+        for key, text in ((self._marked, ""), (now, "▶")):
+            if key in shown:
+                table.update_cell(key, "mark", text)
+        self._marked = now
+
     def show(self, items: list[dict], current: int | None) -> None:
         table = self.query_one(QueueTable)
         keep = table.cursor_row
         table.clear(columns=not table.columns)
         if not table.columns:
             table.add_column("", width=1, key="mark")
-            table.add_column("#", width=4, key="pos")
+            table.add_column("#", width=5, key="pos")
             table.add_column("Title", key="title")
-        for item in items:
-            mark = "▶" if item["id"] == current else ""
-            table.add_row(mark, str(item["pos"] + 1), cell(item["title"]), key=str(item["id"]))
-        if items:
-            table.move_cursor(row=min(keep, len(items) - 1), animate=False)
         self.query_one("#queue-empty").display = not items
+        self._generation, self._marked = self._generation + 1, None
+        self._add_rows(items, current, 0, self._generation, keep)
+
+    def _add_rows(self, items: list[dict], current: int | None, start: int, generation: int, keep: int) -> None:
+        if generation != self._generation:  # a newer queue arrived
+            return
+        table = self.query_one(QueueTable)
+        for item in items[start : start + self.CHUNK]:
+            mark = "▶" if item["id"] == current else ""
+            self._marked = str(current) if mark else self._marked
+            table.add_row(mark, str(item["pos"] + 1), cell(item["title"]), key=str(item["id"]))
+        if start <= keep < start + self.CHUNK and keep < table.row_count:
+            table.move_cursor(row=keep, animate=False)
+        if start + self.CHUNK < len(items):
+            self.call_later(self._add_rows, items, current, start + self.CHUNK, generation, keep)
 
     @on(Table.RowSelected, "#queue-table")
     def _play(self, event: Table.RowSelected) -> None:
