@@ -9,9 +9,12 @@ from pathlib import Path
 
 from engine import audio
 from engine.detect import Detection, detect
+from engine.errors import AudioError
 from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from engine.master import MasterReport, master
 from engine.model import Profile, ProfileError, load_profiles
+
+from .inputs import readable_file
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,23 @@ class Analysis:
         }
 
 
+MIN_RATE = 4000  # Hz: below this there is no music to fingerprint (and the meters lose their meaning)
+
+
+def readable_audio(path: str | Path) -> audio.AudioInfo:
+    """The header of ``path`` when it is a readable audio file at a sane sample rate; otherwise
+    ``AudioError`` naming the real cause (see :func:`inputs.readable_file`; not audio; a rate
+    under ``MIN_RATE``)."""
+    readable_file(path)
+    header = audio.info(path)
+    if header.rate < MIN_RATE:
+        raise AudioError(path, f"sample rate {header.rate} Hz is below {MIN_RATE} Hz: too low to analyse or master")
+    return header
+
+
 def analyze_file(path: str | Path, profiles: Mapping[str, Profile] | None = None) -> Analysis:
     """Decode, fingerprint and classify one file (raises ``AudioError`` with a clear reason)."""
+    readable_audio(path)
     decoded = audio.decode(path)
     fp = fingerprint(decoded.samples, decoded.rate)
     return Analysis(
@@ -63,6 +81,7 @@ def master_file(
     profiles = profiles or load_profiles()
     if kind is not None and kind not in profiles:
         raise ProfileError(f"unknown type '{kind}' (known: {', '.join(sorted(profiles))})")
+    readable_audio(source)
     decoded = audio.decode(source)
     detection = None
     if kind is None:

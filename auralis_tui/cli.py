@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from . import __version__
 from .commands import register_all
 from .commands.app import run_app
+from .formats import printable
 
 #: The errors a user can fix (module, class): one line on stderr, exit 1. They are looked up only in
 #: modules already imported — a module that was never imported cannot have raised — so naming them
@@ -39,7 +40,7 @@ class _StderrLine(logging.Handler):
     """Warnings from the services (a busy database, a cut comment): one ``auralis:`` line each."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"auralis: {record.getMessage()}", file=sys.stderr)
+        print(f"auralis: {printable(record.getMessage())}", file=sys.stderr)
 
 
 def _say_warnings() -> None:
@@ -85,9 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:
         if is_user_error(exc):
-            print(f"auralis: {exc}", file=sys.stderr)
+            print(f"auralis: {printable(str(exc))}", file=sys.stderr)  # a file name may hold ESC
         elif isinstance(exc, OSError):
-            print(f"auralis: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
+            message = f"{exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": ")
+            print(f"auralis: {printable(message)}", file=sys.stderr)
         else:
             raise
         return 1

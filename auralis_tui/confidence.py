@@ -11,17 +11,20 @@ from __future__ import annotations
 LIMITS = (0.1, 0.99)
 #: The events :func:`updated` acts on, as a SQL predicate over ``feedback_events``.
 VERDICTS_SQL = (
-    "(event IN ('accept', 'reject') OR event = 'rating' AND rating = 5 OR event = 'undo' AND fix_parameter IS NOT NULL)"
+    "(event IN ('accept', 'reject') OR event = 'rating' AND rating = 5 AND heard = 'mastered'"
+    " OR event = 'undo' AND fix_parameter IS NOT NULL)"
 )
 
 
-def updated(confidence: float, event: str, rating: int | None = None, fix: str | None = None) -> float:
+def updated(
+    confidence: float, event: str, rating: int | None = None, fix: str | None = None, heard: str = "mastered"
+) -> float:
     """The confidence after one feedback event.
 
-    A strong positive (a 5-star rating or an accepted fix) raises it by 5 % of the headroom to 1;
+    A strong positive (a 5-star rating of the mastering, or an accepted fix) raises it by 5 % of the headroom to 1;
     undoing a fix multiplies it by 0.9, a reject by 0.95; anything else (an undo without a fix
     withdraws a rating) leaves it as it is. A change is clamped to [0.1, 0.99]."""
-    if event == "accept" or (event == "rating" and rating == 5):
+    if event == "accept" or (event == "rating" and rating == 5 and heard == "mastered"):
         confidence += 0.05 * (1.0 - confidence)
     elif event == "undo" and fix:
         confidence *= 0.9

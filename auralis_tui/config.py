@@ -3,11 +3,10 @@ user's comments and layout survive every change."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .versioned import write_atomic
+from .versioned import read_toml, write_atomic
 
 CONFIG_NAME = "config.toml"
 _TEMPLATE = """\
@@ -44,14 +43,17 @@ def load_config(home: Path) -> Config:
     path = config_path(home)
     if not path.exists():
         _write(path, _TEMPLATE)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    data = read_toml(path, ConfigError)
     roots = data.get("library_roots", [])
     if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
         raise ConfigError(f"{path}: library_roots must be a list of folder paths")
-    return Config(roots, str(data.get("audio_device", "")), bool(data.get("sharing", False)))
+    device = data.get("audio_device", "")
+    if isinstance(device, bool) or not isinstance(device, str | int):
+        raise ConfigError(f"{path}: audio_device must be a device name or number, not {device!r}")
+    sharing = data.get("sharing", False)
+    if not isinstance(sharing, bool):  # "false" in quotes must never read as true
+        raise ConfigError(f"{path}: sharing must be true or false (without quotes), not {sharing!r}")
+    return Config(roots, str(device), sharing)
 
 
 def set_sharing(home: Path, enabled: bool) -> None:

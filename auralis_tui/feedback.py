@@ -10,6 +10,7 @@ only once complete, so a crash leaves the old log or the new one.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ APPLIED_KEYS = ("bass_db", "mid_db", "treble_db", "width", "target_lufs", "ceili
 HEARD = ("mastered", "original")  # what the listener heard when rating (absent: mastered)
 COMMENT_LIMIT = 4096  # bytes of a comment that are kept and analysed
 NUMBER_LIMIT = 1e12  # any number in a line is finite and within ±this
+MAX_LINE_BYTES = 1 << 20  # a longer line is invalid (ours stay under 8 KB): no reader ever holds more
 
 
 class FeedbackError(ValueError):
@@ -85,7 +87,10 @@ def make_event(
     when: datetime | None = None,
     **extra: object,
 ) -> dict:
-    """A complete, validated event line (as a dict) with a fresh id and timestamp."""
+    """A complete, validated event line (as a dict) with a fresh id and timestamp. A rating says
+    what it was given to (``heard``): the mastering unless the listener switched to the original."""
+    if event == "rating":
+        extra.setdefault("heard", "mastered")
     record = {
         "schema": SCHEMA_VERSION,
         "id": uuid.uuid4().hex,
@@ -274,9 +279,12 @@ def append(home: Path, records: Sequence[Mapping] | Mapping) -> None:
         if problem:
             raise FeedbackError(problem)
     try:
-        data = "".join(dumps(record) + "\n" for record in batch)
+        lines = [dumps(record) + "\n" for record in batch]
     except ValueError as exc:  # a non-finite number in a field the validator does not know
         raise FeedbackError(f"not written: {exc}") from None
+    if any(len(line.encode("utf-8")) > MAX_LINE_BYTES for line in lines):
+        raise FeedbackError(f"not written: an event line may hold at most {MAX_LINE_BYTES} bytes")
+    data = "".join(lines)
     with locked(home) as path:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -330,24 +338,34 @@ def complete_bytes(path: Path, offset: int = 0) -> tuple[bytes, int]:
     return data[:cut], offset + cut
 
 
-def complete_range(path: Path, offset: int = 0, chunk: int = 1 << 20) -> tuple[int, int]:
-    """Like :func:`complete_bytes` without holding the bytes: (end offset, non-empty lines)."""
-    end, lines, previous = offset, 0, b"\n"
+class Range(NamedTuple):
+    end: int  # offset just after the last complete line
+    lines: int  # non-empty complete lines
+    oversized: list[tuple[int, int]]  # (start, end) of lines longer than MAX_LINE_BYTES: invalid
+
+
+def complete_range(path: Path, offset: int = 0) -> Range:
+    """Like :func:`complete_bytes` without holding the bytes (read in blocks of ``MAX_LINE_BYTES``)."""
+    end, lines, previous, oversized = offset, 0, b"\n", []
+    line_start = offset  # where the line in progress began
     try:
         with open(path, "rb") as handle:
             handle.seek(offset)
             position = offset
-            while block := handle.read(chunk):
+            while block := handle.read(MAX_LINE_BYTES):
                 newlines = block.count(b"\n")
                 if newlines:
                     blank = block.count(b"\n\n") + (previous == b"\n" and block[:1] == b"\n")
                     lines += newlines - blank
-                    end = position + block.rfind(b"\n") + 1
+                    first = position + block.find(b"\n")
+                    if first - line_start > MAX_LINE_BYTES:  # lines inside one block are shorter
+                        oversized.append((line_start, first + 1))
+                    end = line_start = position + block.rfind(b"\n") + 1
                 position += len(block)
                 previous = block[-1:]
     except FileNotFoundError:
         pass
-    return end, lines
+    return Range(end, lines, oversized)
 
 
 def _refuse_constant(name: str) -> float:
@@ -373,7 +391,9 @@ def dumps(record: Mapping) -> str:
 
 
 def parse_line(line: bytes) -> dict | None:
-    """The event on one non-empty line, or None when the line is torn or invalid."""
+    """The event on one non-empty line, or None when the line is torn, too long or invalid."""
+    if len(line) > MAX_LINE_BYTES:
+        return None
     try:
         record = loads(line)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -422,6 +442,20 @@ def log_identity(home: Path) -> tuple[int, int] | None:
     return status.st_ino, status.st_size
 
 
+def prefix_check(home: Path, offset: int, span: int = 4096) -> str:
+    """A digest of the log's first and last ``span`` bytes before ``offset``: what was ingested.
+    Other bytes there mean the log was rewritten in place (same inode, as an editor may)."""
+    digest = hashlib.blake2b(str(offset).encode(), digest_size=16)
+    try:
+        with open(log_path(home), "rb") as handle:
+            digest.update(handle.read(min(span, offset)))
+            handle.seek(max(0, offset - span))
+            digest.update(handle.read(offset - max(0, offset - span)))
+    except FileNotFoundError:
+        pass
+    return digest.hexdigest()
+
+
 # --- rewriting ---------------------------------------------------------------------------------
 
 
@@ -458,7 +492,7 @@ def rewrite(home: Path, keep: Callable[[dict], bool]) -> Rewritten:
                         invalid += event is None
                     else:
                         dropped += 1
-                end, _ = complete_range(path)
+                end = complete_range(path).end
                 with open(path, "rb") as tail:  # a torn last line (no newline) is not ours to drop
                     tail.seek(end)
                     handle.write(tail.read())

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
@@ -66,8 +67,17 @@ def _key(key: object) -> str:
     return converted if isinstance(converted, str) else json.dumps(converted)
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # C0, DEL, C1, bidi overrides
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ESC, OSC, bidi overrides…) as ``\\xNN``
+    or ``\\uNNNN`` escapes, so a hostile tag can never drive the user's terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
 def text_value(value: object, null: str = "NULL") -> str:
-    """``value`` as one table or CSV cell."""
+    """``value`` as one table or CSV cell (control characters escaped)."""
     if value is None:
         return null
     if isinstance(value, bool):
@@ -75,12 +85,12 @@ def text_value(value: object, null: str = "NULL") -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return blob_text(bytes(value))
     if isinstance(value, dict | list | tuple):
-        return json.dumps(json_value(value), ensure_ascii=False)
+        return printable(json.dumps(json_value(value), ensure_ascii=False))
     if isinstance(value, dt.timedelta):
         return iso_duration(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
-    return str(value)
+    return printable(str(value))
 
 
 def write_json(data: object, out: TextIO) -> None:
@@ -89,6 +99,7 @@ def write_json(data: object, out: TextIO) -> None:
 
 
 def write_table(columns: Sequence[str], rows: Sequence[Sequence[object]], out: TextIO) -> None:
+    columns = [printable(c) for c in columns]
     cells = [[text_value(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
@@ -106,7 +117,7 @@ def write(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str, ou
         import csv
 
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        writer.writerow(map(printable, columns))
         writer.writerows([text_value(v, null="") for v in row] for row in rows)
     elif fmt == "table":
         write_table(columns, rows, out)

@@ -34,9 +34,7 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
     version with ``to_base``. The reason names the evidence.
     """
     layer = personal.current(home)
-    heard = (profiles.current_version(home, kind), layer.version if layer else None)
-    (summary,) = insights.type_summaries(home, kind=kind, heard_under=heard) or [None]
-    recommendations = [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
+    heard, summary, recommendations = _recommended_now(home, kind, layer)
     if not recommendations:
         samples = summary.samples if summary else 0
         raise ProfileError(
@@ -60,6 +58,21 @@ def apply_patterns(home: Path, kind: str, to_base: bool = False, dry_run: bool =
         return Applied("personal layer", "(dry run)", changes, reason)
     saved = personal.save(home, {"adjust": {kind: new}}, reason, set(profiles.names(home)))
     return Applied("personal layer", saved.version, changes, reason)
+
+
+def _recommended_now(home: Path, kind: str, layer) -> tuple[tuple, object, list]:
+    """The mastering in use for ``kind`` (profile version, personal version), the summary of the
+    ratings given to it, and its parameter recommendations."""
+    heard = (profiles.current_version(home, kind), layer.version if layer else None)
+    (summary,) = insights.type_summaries(home, kind=kind, heard_under=heard) or [None]
+    return heard, summary, [r for r in (summary.patterns.recommendations if summary else []) if r.parameter]
+
+
+def applicable_patterns(home: Path, kinds: Sequence[str]) -> dict[str, list]:
+    """Per type of ``kinds``, the recommendations :func:`apply_patterns` would apply now."""
+    layer = personal.current(home)
+    found = {kind: _recommended_now(home, kind, layer)[2] for kind in kinds}
+    return {kind: recommendations for kind, recommendations in found.items() if recommendations}
 
 
 # --- profile refinement from fix effectiveness ------------------------------------------------
@@ -176,6 +189,7 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     from engine.errors import AudioError
     from engine.fingerprint import FEATURE_NAMES, Fingerprint, fingerprint
 
+    from .analysis import readable_audio
     from .library import walk_audio_files
 
     paths = [Path(entry.path) for entry in walk_audio_files(directory)]
@@ -184,8 +198,12 @@ def learn(home: Path, kind: str, directory: Path, progress=lambda _done, _total:
     fingerprints, errors = [], []
     for done, path in enumerate(paths, 1):
         try:
+            readable_audio(path)
             decoded = audio.decode(path)
-            fingerprints.append(fingerprint(decoded.samples, decoded.rate).as_dict())
+            values = fingerprint(decoded.samples, decoded.rate).as_dict()
+            if not all(math.isfinite(v) for v in values.values()):  # never fold NaN into a profile
+                raise AudioError(path, "its fingerprint is not finite (silence or junk?)")
+            fingerprints.append(values)
         except AudioError as exc:
             errors.append((str(path), exc.reason))
         progress(done, len(paths))

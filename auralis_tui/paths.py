@@ -32,9 +32,9 @@ def refuse_overwrite(home: Path, target: str | Path, *inputs: str | Path) -> Pat
     keeps in ``home`` (the feedback log, profiles, the personal layer, settings, the database)."""
     from .errors import Refused
 
-    resolved = Path(target).expanduser().resolve()
+    resolved = Path(os.path.realpath(Path(target).expanduser()))  # realpath: a symlink loop is no error here
     for source in inputs:
-        source = Path(source).expanduser().resolve()
+        source = Path(os.path.realpath(Path(source).expanduser()))
         if resolved == source or (resolved.exists() and source.exists() and os.path.samefile(resolved, source)):
             raise Refused(f"{target}: that is the input; write to another file")
     home = home.resolve()

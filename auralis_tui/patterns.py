@@ -5,6 +5,7 @@ Pure text analysis: no I/O, no audio, no database.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -18,10 +19,13 @@ _KEYS: tuple[_Key, ...] = tuple((parameter, direction) for parameter in PARAMETE
 
 # Stand-alone complaints: the adjective says which way the listener wants the parameter to move.
 _ADJECTIVES: dict[_Key, tuple[str, ...]] = {
-    ("bass_db", 1): ("thin", "bass-light", "bass-shy", "anemic", "anaemic"),
+    ("bass_db", 1): ("thin", "bass-light", "bass-shy", "anemic", "anaemic", "tinny"),
     ("bass_db", -1): ("boomy", "muddy", "bass-heavy", "bloated", "bassy"),
     ("treble_db", 1): ("dull", "dark", "muffled", "veiled"),
-    ("treble_db", -1): ("harsh", "bright", "too bright", "sibilant", "sibilance", "shrill", "piercing", "fatiguing"),
+    ("treble_db", -1): (
+        "harsh", "bright", "too bright", "too crisp", "sibilant", "sibilance", "shrill", "piercing", "fatiguing",
+        "brittle",
+    ),
     ("width", 1): ("narrow", "wider", "cramped"),
     ("width", -1): ("too wide", "phasey", "phasy", "out of phase"),
 }
@@ -33,7 +37,9 @@ _NOUNS: dict[str, tuple[str, ...]] = {
     "width": ("width", "stereo width", "stereo"),
 }
 _MORE = ("more", "needs", "lacks", "lacking", "lack of", "not enough", "missing", "weak", "no", "hardly any")
-_LEAD_INS: dict[int, tuple[str, ...]] = {1: _MORE, -1: ("less", "too much", "reduce", "reduce the", "overpowering")}
+_RAISE = ("boost", "boost the", "turn up", "turn up the")
+_LOWER = ("less", "too much", "to much", "reduce", "reduce the", "cut", "cut the", "turn down", "turn down the")
+_LEAD_INS: dict[int, tuple[str, ...]] = {1: _MORE + _RAISE, -1: (*_LOWER, "overpowering")}
 
 # "not X enough" (also "isn't quite X enough") asks for the opposite of X: "not bright enough" wants more treble.
 _NOT_ENOUGH: dict[_Key, tuple[str, ...]] = {
@@ -63,6 +69,8 @@ _NEGATORS = r"not|never|hardly|without|no\s+longer|(?:is|was|are|were|does|do|di
 # A negator up to two words before a term cancels it; a bare "no" only directly before it ("no harshness").
 _NEGATED = re.compile(rf"(?:\b(?:{_NEGATORS})(?:\s+[\w'-]+){{0,2}}|\bno)\s+$")
 _ENOUGH_AFTER = re.compile(r"\s+enough\b")  # "bright enough" is praise, not a complaint
+_NEGATION_REACH = 100  # characters before a term searched for a negator
+ANALYSED_CHARS = 4096  # ≥ feedback.COMMENT_LIMIT (bytes): a comment kept whole is analysed whole
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\n\u2013\u2014]|\b(?:but|though|although|however)\b")
 
 
@@ -104,31 +112,43 @@ class Mention:
 def _clauses(comment: str) -> list[str]:
     """Lower-cased clauses; negation never reaches across punctuation or "but"."""
     text = comment.lower().replace("\u2019", "'")
-    return _CLAUSE_BREAK.split(text)
+    return [" ".join(clause.split()) for clause in _CLAUSE_BREAK.split(text)]  # one space between words
 
 
 def _cancelled(clause: str, start: int, end: int) -> bool:
-    """True when the term at clause[start:end] is negated or called sufficient ("bright enough")."""
-    return bool(_NEGATED.search(clause[:start]) or _ENOUGH_AFTER.match(clause, end))
+    """True when the term at clause[start:end] is negated or called sufficient ("bright enough").
+
+    Only the few words before the term (at most ``_NEGATION_REACH`` characters) are searched, so
+    each check costs the same however long the comment: matching stays linear."""
+    floor = max(0, start - _NEGATION_REACH)
+    window = start
+    for _ in range(5):  # the space before the term, then back over a negator ("no longer": two) and two words
+        window = clause.rfind(" ", floor, window)
+        if window < 0:
+            window = floor
+            break
+    return bool(_NEGATED.search(clause, window, start) or _ENOUGH_AFTER.match(clause, end))
 
 
 def _clause_mentions(clause: str) -> list[Mention]:
     """Mentions in one clause; where matches overlap the longest one wins."""
     candidates = [(m.start(), m.end(), key) for key, pattern in _PATTERNS.items() for m in pattern.finditer(clause)]
-    chosen: list[tuple[int, int, _Key]] = []
+    chosen: list[tuple[int, int, _Key]] = []  # non-overlapping, ordered by start
     for start, end, key in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
-        if all(end <= other_start or start >= other_end for other_start, other_end, _ in chosen):
-            chosen.append((start, end, key))
+        at = bisect.bisect(chosen, (start,))
+        if (at == 0 or chosen[at - 1][1] <= start) and (at == len(chosen) or end <= chosen[at][0]):
+            chosen.insert(at, (start, end, key))
     return [
         Mention(parameter, direction, " ".join(clause[start:end].split()))
-        for start, end, (parameter, direction) in sorted(chosen)
+        for start, end, (parameter, direction) in chosen
         if not _cancelled(clause, start, end)
     ]
 
 
 def _all_mentions(comment: str) -> Iterator[Mention]:
-    """Every mention in reading order, repeats included."""
-    for clause in _clauses(comment):
+    """Every mention in reading order, repeats included, in the first ``ANALYSED_CHARS`` of the
+    comment (the app and `auralis rate` keep no more; an older, longer line is read that far)."""
+    for clause in _clauses(comment[:ANALYSED_CHARS]):
         yield from _clause_mentions(clause)
 
 

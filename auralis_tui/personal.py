@@ -16,7 +16,6 @@ bounds of ``engine.model.PARAM_BOUNDS``.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from engine.model import PARAM_BOUNDS, MasterParams, Profile
 from . import profiles
 from .corrections import GEAR, HEARING
 from .paths import refuse_overwrite
-from .versioned import VersionFolder, stamp, write_atomic
+from .versioned import VersionFolder, read_toml, stamp, write_atomic
 
 ADJUSTABLE = ("bass_db", "mid_db", "treble_db", "width")
 TREBLE_DB_PER_BRIGHTNESS_PERCENT = 0.1
@@ -165,11 +164,7 @@ def load(home: Path, version: str | None = None) -> Layer:
     if not store.exists():
         raise ProfileError("no personal layer yet: `auralis update-profile TYPE --apply-patterns` creates one")
     path = store.path(version or store.current())
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: invalid TOML ({exc})") from None
-    return layer_from_dict(data, str(path))
+    return layer_from_dict(read_toml(path), str(path))
 
 
 def versions(home: Path) -> list[str]:
@@ -266,10 +261,7 @@ def import_shared(home: Path, source: Path, known_types: set[str]) -> Layer:
     """
     if not source.is_file() or source.stat().st_size > MAX_IMPORT_BYTES:
         raise ProfileError(f"{source}: not a shared layer file (missing, or larger than 64 KB)")
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{source}: invalid TOML ({exc})") from None
+    data = read_toml(source)
     extra = set(data) - set(_SHARED_KEYS)
     if extra:
         raise ProfileError(f"{source}: unknown key(s) {', '.join(sorted(extra))}")

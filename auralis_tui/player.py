@@ -12,6 +12,7 @@ import collections
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from engine.master import StreamingMaster, loudness_gain_db
 from engine.model import MasterParams
 
 from .errors import AudioUnavailable
-from .rating import TrackState, track_state
+from .rating import TrackState
+from .treatments import Treatments
 
 BLOCK = 2048
 RING_BLOCKS = 8  # ≈ 0.34 s ahead at 48 kHz
@@ -83,6 +85,8 @@ class _Block:
     mastered: np.ndarray
     last: bool = False  # the last block of its track
     offset: int = 0  # frames already played
+    info: TrackState | None = None  # how its track is mastered: the status shows it once it sounds
+    duration: float = 0.0
 
 
 @dataclass
@@ -101,6 +105,11 @@ class Status:
     message: str = ""
     info: TrackState | None = None
 
+    @property
+    def heard(self) -> str:
+        """What the listener hears now: "original" after the A/B key switched to it, else "mastered"."""
+        return "original" if self.mastered is False else "mastered"
+
 
 class Player:
     """One output stream, a play list, and a feeder thread that keeps the ring filled."""
@@ -114,8 +123,8 @@ class Player:
         state_for: Callable[[Path], TrackState] | None = None,
     ) -> None:
         self.home = home
-        #: What a track is and how to master it; the app passes one that knows about A/B tests.
-        self.state_for = state_for or (lambda path: track_state(home, path, use_personal))
+        #: How a track is mastered when it starts (treatments.py; the app passes the one it shares).
+        self.state_for = state_for or Treatments(home, use_personal).start
         self.device = resolve_device(device)
         self.use_personal = use_personal
         self.match_loudness = match_loudness
@@ -131,6 +140,7 @@ class Player:
         self._mastered_now = True  # what the callback is currently playing
         self._primed = False  # the current generation has started to sound
         self._closed = False
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="auralis-next")  # the next track's mastering
         self._feeder = threading.Thread(target=self._feed_loop, name="auralis-feeder", daemon=True)
         self._feeder.start()
 
@@ -175,11 +185,15 @@ class Player:
             self._lock.notify_all()
 
     def seek(self, seconds: float, relative: bool = False) -> None:
+        """Move within the current track; a paused track stays paused."""
         with self._lock:
             if self._status.track is None:
                 return
+            paused = self._status.state == "paused"
             target = self._status.position + seconds if relative else seconds
             self._start(self._status.track, min(max(0.0, target), max(0.0, self._status.duration - 0.05)))
+            if paused:
+                self._status.state = "paused"
 
     def next(self) -> None:
         with self._lock:
@@ -235,6 +249,7 @@ class Player:
             self._ring.clear()
             self._lock.notify_all()
         self._feeder.join(timeout=5)
+        self._ahead.shutdown(wait=False, cancel_futures=True)
         self._close_stream()
 
     # --- the audio callback (PortAudio's thread: copy only) ----------------------------------
@@ -272,6 +287,7 @@ class Player:
                 filled += take
                 self._primed = True
                 self._status.track, self._status.path = block.track, self._tracks[block.track]
+                self._status.info, self._status.duration = block.info, block.duration
                 self._status.position = (block.start + block.offset) / self._rate
                 if block.offset == len(block.original):
                     self._ring.popleft()
@@ -317,25 +333,32 @@ class Player:
 
     def _feed_track(self, index: int, seconds: float, generation: int) -> None:
         """Produce blocks from ``index`` on, gapless into the following tracks (a track at another
-        sample rate waits for the ring to drain and reopens the stream)."""
+        sample rate waits for the ring to drain and reopens the stream). The next track's mastering
+        is worked out while this one plays, so a slow lookup never leaves a gap between them."""
+        upcoming = None
         while True:
             path = self._tracks[index]
             details = audio.info(path)
-            state = self.state_for(path)
+            state = upcoming.result() if upcoming else self.state_for(path)
             if not self._ensure_stream(details.rate, generation):
                 return
             with self._lock:
                 if generation != self._generation:
                     return
-                self._status.info, self._status.duration = state, details.duration
+                if not self._primed:  # nothing sounds yet: show the track now, not at its first block
+                    self._status.info, self._status.duration = state, details.duration
+            if index + 1 < len(self._tracks):
+                upcoming = self._ahead.submit(self.state_for, self._tracks[index + 1])
             start = min(int(seconds * details.rate), max(0, details.frames - 1))
-            if not self._produce(index, path, start, generation, state):
+            if not self._produce(index, path, start, generation, state, details.duration):
                 return
             index, seconds = index + 1, 0.0
             if index >= len(self._tracks):
                 return
 
-    def _produce(self, index: int, path: Path, start: int, generation: int, state: TrackState) -> bool:
+    def _produce(
+        self, index: int, path: Path, start: int, generation: int, state: TrackState, duration: float
+    ) -> bool:
         """Fill the ring with one track; False when a newer command took over.
 
         Loudness matching plays both versions at the quieter one's integrated loudness (the
@@ -363,7 +386,8 @@ class Player:
             original, waiting = waiting[: len(mastered)], waiting[len(mastered) :]
             if len(original):
                 block = _Block(generation, index, position, (original * original_gain).astype(np.float32),
-                               (mastered * mastered_gain).astype(np.float32), upcoming is None)  # fmt: skip
+                               (mastered * mastered_gain).astype(np.float32), upcoming is None, 0, state,
+                               duration)  # fmt: skip
                 position += len(original)
                 if not self._put(block):
                     return False

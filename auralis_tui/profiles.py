@@ -12,13 +12,15 @@ comments kept), the detector and the reference render are imported by the functi
 from __future__ import annotations
 
 import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ProfileError
 from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_bounds, load_profile, profile_from_dict
 
-from .versioned import VersionFolder, git_commit, stamp, version_key
+from .versioned import VersionFolder, git_commit, read_toml, stamp, version_key
 
 #: The mastering parameters `update-profile` can change, with their CLI flags.
 EDITABLE = ("bass_db", "mid_db", "treble_db", "width")
@@ -65,23 +67,37 @@ def load(home: Path, name: str, version: str | None = None) -> Profile:
 @functools.lru_cache(maxsize=256)
 def _parsed(path: str, _mtime_ns: int, _size: int) -> Profile:
     """A version file parses once per content (the learning loop reads every current profile
-    after each rating); a file changed by hand has a new mtime or size and is read again."""
-    return load_profile(path)
+    after each rating); a file changed by hand has a new mtime or size and is read again.
+    A version must carry its own ``[master]`` table: without one it would master flat."""
+    data = read_toml(Path(path))
+    if not isinstance(data.get("master"), dict):
+        raise ProfileError(f"{path}: no [master] table")
+    return profile_from_dict(data, path)
 
 
-def current_profiles(home: Path, warn=None) -> dict[str, Profile]:
-    """The profile in use for every type. A current version that no longer parses (edited by
-    hand) is reported through ``warn`` and the newest valid earlier version is used instead."""
+_REPORTED: set[str] = set()
+
+
+def _report_once(message: str) -> None:
+    if message not in _REPORTED:
+        _REPORTED.add(message)
+        logging.getLogger("auralis").warning(message)
+
+
+def current_profiles(home: Path, warn: Callable[[str], None] | None = None) -> dict[str, Profile]:
+    """The profile in use for every type. A current version that cannot be used (edited by hand,
+    or ``CURRENT`` naming a missing file) is reported through ``warn`` (default: once per process
+    on the ``auralis`` log channel) with the newest valid earlier version, used instead."""
     result = {}
     for name in names(home):
         try:
             result[name] = load(home, name)
         except ProfileError as exc:
-            fallback = _newest_valid(home, name, before=current_version(home, name))
+            current = current_version(home, name)
+            fallback = _newest_valid(home, name, before=current)
             if fallback is None:
-                raise
-            if warn:
-                warn(f"{exc}; using {name} {fallback.version}")
+                raise ProfileError(f"{exc}; {name} has no valid earlier version to use") from None
+            (warn or _report_once)(f"{exc}; {name} {current} is broken, using {fallback.version}")
             result[name] = fallback
     return result
 

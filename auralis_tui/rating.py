@@ -11,6 +11,7 @@ from engine.detect import UNKNOWN, detect
 from engine.features import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint
 
 from . import feedback, personal, store
+from .inputs import readable_file
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ QUICK_TIMEOUT = 2.0
 def track_state(home: Path, path: str | Path, use_personal: bool = True) -> TrackState:
     """Use the library's cached fingerprint when it is current, else analyse the file now (also
     when the database is busy, damaged or on a full disk: that only costs the decoding)."""
+    readable_file(path)  # one line naming the real cause (a folder, a pipe, a symlink loop…)
     path = Path(path).resolve()
     current, layer = personal.effective_profiles(home, use_personal)
     cached, learned = _known(home, path)

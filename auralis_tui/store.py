@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -61,17 +62,20 @@ CREATE TABLE IF NOT EXISTS feedback_events (
     type VARCHAR, confidence DOUBLE, philosophy VARCHAR, rating INTEGER, comment VARCHAR,
     bass_db DOUBLE, mid_db DOUBLE, treble_db DOUBLE, width DOUBLE, target_lufs DOUBLE, ceiling_dbtp DOUBLE,
     profile VARCHAR, profile_version VARCHAR, personal_version VARCHAR, variant VARCHAR, test_id VARCHAR,
-    fix_parameter VARCHAR, fix_delta DOUBLE, refers_to VARCHAR, fingerprint JSON,
+    fix_parameter VARCHAR, fix_delta DOUBLE, refers_to VARCHAR,
+    heard VARCHAR,     -- what a rating was given to: 'mastered' or 'original' (feedback.HEARD)
+    fingerprint JSON,
     wants VARCHAR[],   -- keyword mentions of the comment: "bass_db+", "treble_db-", …
     phrases VARCHAR[]  -- the same with the words used: "bass_db+|thin"
 );
 CREATE TABLE IF NOT EXISTS feedback_ingest (log_inode BIGINT, log_offset BIGINT, skipped BIGINT);
+ALTER TABLE feedback_ingest ADD COLUMN IF NOT EXISTS log_check VARCHAR;  -- feedback.prefix_check
 -- Per track and detected type, the detection confidence as the feedback has updated it (confidence.py).
 CREATE TABLE IF NOT EXISTS track_confidence (path VARCHAR, type VARCHAR, confidence DOUBLE, PRIMARY KEY (path, type));
 CREATE TABLE IF NOT EXISTS schema_info (version INTEGER);
 """
 
-SCHEMA_VERSION = 5  # 5: every line checked by feedback.VALID_SQL; sparse lines shown as unknown
+SCHEMA_VERSION = 7  # 5: every line checked by feedback.VALID_SQL; 6: in-place rewrites noticed; 7: heard
 
 # Documented views for `auralis sql` and the Trends panel (recreated when SCHEMA_VERSION changes).
 _VIEWS = """
@@ -79,17 +83,27 @@ CREATE OR REPLACE VIEW feedback AS SELECT * FROM feedback_events;
 -- an undo without a fix parameter withdraws the rating it refers to ("undo last rating")
 CREATE OR REPLACE VIEW ratings AS SELECT * FROM feedback_events WHERE event = 'rating' AND id NOT IN (
     SELECT refers_to FROM feedback_events WHERE event = 'undo' AND fix_parameter IS NULL AND refers_to IS NOT NULL);
+-- the ratings given to the mastering (not to the original, heard with the A/B key): all learning uses these
+CREATE OR REPLACE VIEW mastered_ratings AS SELECT * FROM ratings WHERE heard = 'mastered';
+-- per type, the average rating of the mastered and of the original sound: does the mastering help?
+CREATE OR REPLACE VIEW heard_comparison AS
+    SELECT coalesce(type, 'unknown') AS type,
+           count(*) FILTER (heard = 'mastered') AS mastered_ratings,
+           round(avg(rating) FILTER (heard = 'mastered'), 3) AS mastered_average,
+           count(*) FILTER (heard = 'original') AS original_ratings,
+           round(avg(rating) FILTER (heard = 'original'), 3) AS original_average
+    FROM ratings GROUP BY ALL ORDER BY type;
 CREATE OR REPLACE VIEW ratings_monthly AS
     SELECT strftime(timestamp, '%Y-%m') AS month, coalesce(type, 'unknown') AS type, count(*) AS ratings,
            round(avg(rating), 3) AS average_rating, round(avg(confidence), 3) AS average_confidence
-    FROM ratings GROUP BY ALL ORDER BY month, type;
+    FROM mastered_ratings GROUP BY ALL ORDER BY month, type;
 CREATE OR REPLACE VIEW rating_distribution AS
     SELECT type, rating, count(*) AS ratings FROM ratings GROUP BY ALL ORDER BY type, rating;
 CREATE OR REPLACE VIEW profile_satisfaction AS
     SELECT coalesce(profile, 'unknown') AS profile, coalesce(profile_version, '?') AS profile_version,
            count(*) AS ratings, round(avg(rating), 3) AS average_rating,
            min(timestamp) AS first_rated, max(timestamp) AS last_rated
-    FROM ratings GROUP BY ALL ORDER BY profile, first_rated;
+    FROM mastered_ratings GROUP BY ALL ORDER BY profile, first_rated;
 CREATE OR REPLACE VIEW fix_events AS
     SELECT * FROM feedback_events WHERE event IN ('accept', 'reject', 'modify')
         OR event = 'undo' AND fix_parameter IS NOT NULL;
@@ -99,7 +113,8 @@ CREATE OR REPLACE VIEW fix_events AS
 CREATE OR REPLACE MACRO fix_effectiveness_since(start) AS TABLE
     WITH f AS (SELECT * FROM fix_events WHERE timestamp >= start),
     -- only the ratings the fixes touch: the joins stay small however many ratings there are
-    touched AS (SELECT id, track_path, timestamp, rating FROM ratings WHERE track_path IN (SELECT track_path FROM f)),
+    touched AS (SELECT id, track_path, timestamp, rating FROM mastered_ratings
+                WHERE track_path IN (SELECT track_path FROM f)),
     fixes AS (
         SELECT coalesce(f.type, 'unknown') AS type, f.fix_parameter AS parameter, f.event,
                CASE WHEN f.event IN ('accept', 'modify') THEN next.rating - answered.rating END AS gain
@@ -125,6 +140,10 @@ CREATE OR REPLACE VIEW track_ratings AS
            arg_max(rating, timestamp) AS last_rating, max(timestamp) AS last_rated
     FROM ratings GROUP BY track_path;
 """
+
+
+#: What `auralis sql` and the SQL panel offer: the tracks table, then every view in the order defined.
+VIEW_NAMES = ("tracks", *re.findall(r"CREATE OR REPLACE VIEW (\w+)", _VIEWS))
 
 
 class StoreError(RuntimeError):
@@ -225,6 +244,10 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
             if not read_only:
                 _ensure_schema(con)
             yield con
+        except RuntimeError as exc:  # DuckDB turns Ctrl-C during a statement into "Query interrupted"
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            raise
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException) and not _is_corruption(exc):
                 raise StoreError(f"{path.name}: {_first_line(exc)}") from None  # e.g. a full disk
@@ -298,6 +321,7 @@ def _ensure_schema(con) -> None:
     except duckdb.CatalogException:  # a new database file
         current = None
     if current != SCHEMA_VERSION:
+        con.execute("DROP TABLE IF EXISTS feedback_events")  # derived from the log: its columns may have changed
         con.execute(_SCHEMA)
         con.execute(_VIEWS)
         con.execute("DELETE FROM feedback_ingest")  # derived tables may be new: ingest the log again
@@ -434,7 +458,8 @@ _INGEST_COLUMNS = ", ".join(
         _text("comment"),
         *(_double(f"parameters_applied->'{key}'") for key in feedback.APPLIED_KEYS),
         _text("profile->'name'"), _text("profile->'version'"), _text("personal_version"), _text("variant"),
-        _text("test_id"), _text("fix->'parameter'"), _double("fix->'delta'"), _text("refers_to"), "fingerprint",
+        _text("test_id"), _text("fix->'parameter'"), _double("fix->'delta'"), _text("refers_to"),
+        f"coalesce({_text('heard')}, 'mastered')", "fingerprint",
         "NULL", "NULL",
     ]
 )  # fmt: skip
@@ -444,21 +469,28 @@ def sync_feedback(home: Path) -> int:
     """Bring ``feedback_events`` up to date with the log; returns how many lines were skipped.
 
     Only bytes after the last ingested offset are read (DuckDB parses them); a rewritten log (new
-    inode, or shorter than the offset) is ingested again from the start. Keyword mentions are
+    inode, shorter than the offset, or other bytes at its start or just before the offset) is
+    ingested again from the start. Keyword mentions are
     computed once per distinct new comment.
     """
     with connect(home) as con:
-        state = con.execute("SELECT log_inode, log_offset, skipped FROM feedback_ingest").fetchone()
-        inode, offset, skipped = state or (None, 0, 0)
+        state = con.execute("SELECT log_inode, log_offset, skipped, log_check FROM feedback_ingest").fetchone()
+        inode, offset, skipped, check = state or (None, 0, 0, None)
         identity = feedback.log_identity(home)
-        if identity is None or identity[0] != inode or identity[1] < offset:
+        if (
+            identity is None or identity[0] != inode or identity[1] < offset
+            or feedback.prefix_check(home, offset) != check  # rewritten in place
+        ):  # fmt: skip
             con.execute("DELETE FROM feedback_events")
             con.execute("DELETE FROM track_confidence")
             offset, skipped = 0, 0
         if identity is not None and identity[1] > offset:
             offset, skipped = _ingest_from(home, con, offset, skipped)
         con.execute("DELETE FROM feedback_ingest")
-        con.execute("INSERT INTO feedback_ingest VALUES (?, ?, ?)", [identity and identity[0], offset, skipped])
+        con.execute(
+            "INSERT INTO feedback_ingest VALUES (?, ?, ?, ?)",
+            [identity and identity[0], offset, skipped, feedback.prefix_check(home, offset)],
+        )
     return skipped
 
 
@@ -470,15 +502,17 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
     """
     log = feedback.log_path(home)
     with feedback.locked(home):  # the log cannot grow while DuckDB reads it
-        end, lines = feedback.complete_range(log, offset)
+        end, lines, oversized = feedback.complete_range(log, offset)
         if end == offset:
             return offset, skipped
         source = log
-        if offset or end != log.stat().st_size:
+        if offset or end != log.stat().st_size or oversized:
             source = log.with_name(f".ingest-{os.getpid()}.jsonl")
-            with open(log, "rb") as reader, open(source, "wb") as writer:
-                reader.seek(offset)
-                _copy_bytes(reader, writer, end - offset)
+            try:
+                _copy_lines(log, source, offset, end, oversized)
+            except OSError:
+                source.unlink(missing_ok=True)
+                raise
         big = end - offset > BIG_INGEST_BYTES
         try:
             if big:  # bounded memory; the process's instance outlives this ingest, so reset after
@@ -502,16 +536,22 @@ def _ingest_from(home: Path, con, offset: int, skipped: int) -> tuple[int, int]:
                 con.execute("RESET preserve_insertion_order")
             if source != log:
                 source.unlink(missing_ok=True)
-    return end, skipped + lines - added
+    return end, skipped + lines - added  # oversized lines are among ``lines``, never added
 
 
-def _copy_bytes(reader, writer, count: int, chunk: int = 1 << 20) -> None:
-    while count > 0:
-        block = reader.read(min(chunk, count))
-        if not block:
-            break
-        writer.write(block)
-        count -= len(block)
+def _copy_lines(log: Path, target: Path, start: int, end: int, leave_out: list[tuple[int, int]]) -> None:
+    """Copy the log's bytes [start, end) to ``target`` without the ``leave_out`` spans (lines too
+    long to be events: counted as skipped, never handed to DuckDB)."""
+    with open(log, "rb") as reader, open(target, "wb") as writer:
+        for begin, stop in zip([start] + [b for _, b in leave_out], [a for a, _ in leave_out] + [end], strict=True):
+            reader.seek(begin)
+            count = stop - begin
+            while count > 0:
+                block = reader.read(min(1 << 20, count))
+                if not block:
+                    break
+                writer.write(block)
+                count -= len(block)
 
 
 def _fold_confidence(con, batch: int = 50_000) -> None:
@@ -519,7 +559,8 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     first event starts it at the detection confidence recorded then. Only those first events and
     the verdicts (``confidence.VERDICTS_SQL``) are read, in batches."""
     con.execute(
-        "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, coalesce(c.confidence, n.confidence) "
+        "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, n.heard, "
+        "coalesce(c.confidence, n.confidence) "
         "FROM (SELECT * FROM feedback_events WHERE wants IS NULL AND track_path IS NOT NULL AND type IS NOT NULL "
         "AND confidence IS NOT NULL) n LEFT JOIN track_confidence c ON c.path = n.track_path AND c.type = n.type "
         "QUALIFY row_number() OVER (PARTITION BY n.track_path, n.type ORDER BY n.timestamp) = 1 "
@@ -527,8 +568,8 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     )
     values: dict[tuple[str, str], float] = {}
     while rows := con.fetchmany(batch):
-        for path, kind, event, rating, fix, start in rows:  # start: known, else recorded with the event
-            values[path, kind] = confidence.updated(values.get((path, kind), start), event, rating, fix)
+        for path, kind, event, rating, fix, heard, start in rows:  # start: known, else recorded with the event
+            values[path, kind] = confidence.updated(values.get((path, kind), start), event, rating, fix, heard)
     if not values:
         return
     keys = list(values)
@@ -583,7 +624,7 @@ def rating_tallies(
         args = [*args, *heard_under]
     low, unsure = patterns.LOW_RATING, patterns.LOW_CONFIDENCE
     with connect(home, read_only=True) as con:
-        base = f"FROM ratings WHERE true {where}"
+        base = f"FROM mastered_ratings WHERE true {where}"
         summary = con.execute(
             f"SELECT coalesce(type, 'unknown'), count(*), count(*) FILTER (trim(coalesce(comment, '')) <> ''), "
             # a type none of whose ratings recorded a confidence (sparse lines): nothing known, 0
@@ -624,8 +665,9 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.title, t.artist, t.album, t.duration, t.type, coalesce(c.confidence, t.confidence) "
-            "AS confidence, c.confidence AS learned_confidence, t.error, r.last_rating, "
+            "SELECT t.path, t.title, t.artist, t.album, t.disc_number, t.track_number, t.duration, t.type, "
+            "coalesce(c.confidence, t.confidence) AS confidence, c.confidence AS learned_confidence, t.error, "
+            "r.last_rating, "
             "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "
             "FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
             "LEFT JOIN track_confidence c ON c.path = t.path AND c.type = t.type WHERE NOT t.missing "
@@ -646,11 +688,19 @@ def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
     return distribution, versions
 
 
+def heard_comparison(home: Path) -> list[dict]:
+    """Rows of ``heard_comparison``: per type, mastered vs original average rating."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute("SELECT * FROM heard_comparison")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def test_ratings(home: Path, test_id: str) -> dict[str, list[int]]:
     """Ratings given during an A/B test, per variant."""
     with connect(home, read_only=True) as con:
         rows = con.execute(
-            "SELECT variant, list(rating ORDER BY timestamp) FROM ratings WHERE test_id = ? GROUP BY variant",
+            "SELECT variant, list(rating ORDER BY timestamp) FROM mastered_ratings WHERE test_id = ? GROUP BY variant",
             [test_id],
         ).fetchall()
     return {variant: ratings for variant, ratings in rows}
@@ -682,7 +732,7 @@ def version_ratings(home: Path) -> dict[tuple[str, str], list[int]]:
     """Ratings per (profile, version), in one query."""
     with connect(home, read_only=True) as con:
         rows = con.execute(
-            "SELECT profile, profile_version, list(rating) FROM ratings GROUP BY profile, profile_version"
+            "SELECT profile, profile_version, list(rating) FROM mastered_ratings GROUP BY profile, profile_version"
         ).fetchall()
     return {(profile, version): ratings for profile, version, ratings in rows}
 
@@ -706,13 +756,22 @@ class QueryRefused(ValueError):
 class QueryResult:
     columns: list[str]
     rows: list[tuple]
+    truncated: bool = False  # more rows than ``USER_ROW_CAP``: only the first are here
 
 
-def run_user_query(home: Path, sql: str) -> QueryResult:
+USER_ROW_CAP = 10_000  # rows a user query returns
+USER_MEMORY = "256MB"  # DuckDB's memory for a user query (it spills nothing: external access is off)
+USER_SECONDS = 10.0  # a user query running longer is stopped
+
+
+def run_user_query(home: Path, sql: str, seconds: float = USER_SECONDS) -> QueryResult:
     """Run one read-only SELECT over the library; anything else is refused with a reason.
 
     Writes are impossible on a read-only connection; reading or writing other files, ATTACH,
-    INSTALL and LOAD are disabled by turning off external access and locking the settings.
+    INSTALL and LOAD are disabled by turning off external access and locking the settings. A
+    runaway query is bounded: at most ``USER_ROW_CAP`` rows (``truncated`` says when more were
+    there), ``USER_MEMORY`` of DuckDB memory, and ``seconds`` of time. Ctrl-C stops it
+    (``KeyboardInterrupt``).
     """
     with _IN_PROCESS, _isolated(home) as con:
         try:
@@ -724,15 +783,49 @@ def run_user_query(home: Path, sql: str) -> QueryResult:
         kind = statements[0].type
         if kind != duckdb.StatementType.SELECT:
             raise QueryRefused(f"only SELECT queries are allowed here, not {kind.name}")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        for setting in (f"memory_limit = '{USER_MEMORY}'", "threads = 2", "enable_progress_bar = false",
+                        "enable_external_access = false", "lock_configuration = true"):  # fmt: skip
+            con.execute(f"SET {setting}")
         try:
-            cursor = con.execute(sql)
-            return QueryResult([d[0] for d in cursor.description], cursor.fetchall())
+            columns, rows = _bounded(con, sql, seconds)
         except duckdb.PermissionException as exc:
             raise QueryRefused(f"not allowed: {_first_line(exc)}") from None
+        except duckdb.OutOfMemoryException:
+            raise QueryRefused(f"stopped: the query needs more than {USER_MEMORY} of memory") from None
         except duckdb.Error as exc:
             raise QueryRefused(f"SQL error: {_first_line(exc)}") from None
+        return QueryResult(columns, rows[:USER_ROW_CAP], len(rows) > USER_ROW_CAP)
+
+
+def _bounded(con, sql: str, seconds: float) -> tuple[list[str], list[tuple]]:
+    """Run ``sql`` in a worker thread while this one waits: the wait ends at the time limit or on
+    Ctrl-C (a signal reaches Python here, never inside DuckDB), and either interrupts the query."""
+    outcome: dict = {}
+    done = threading.Event()  # not Thread.join: an interrupted join may later return too early
+
+    def work() -> None:
+        try:
+            cursor = con.execute(sql)
+            outcome["result"] = ([d[0] for d in cursor.description], cursor.fetchmany(USER_ROW_CAP + 1))
+        except duckdb.Error as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="user-query", daemon=True).start()
+    try:
+        finished = done.wait(seconds)
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait()
+        raise
+    if not finished:
+        con.interrupt()
+        done.wait()
+        raise QueryRefused(f"stopped after {seconds:g} s (the time limit for a query)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 @contextmanager

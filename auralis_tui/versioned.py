@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +15,21 @@ from typing import TextIO
 from engine.errors import ProfileError
 
 CURRENT = "CURRENT"
+
+
+def read_toml(path: Path, error: type[Exception] = ProfileError) -> dict:
+    """A TOML file's table; anything that stops it (not UTF-8, a syntax error, nesting too deep to
+    parse, unreadable) is one ``error`` naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: invalid TOML ({exc})") from None
+    except RecursionError:
+        raise error(f"{path}: invalid TOML (nested too deeply)") from None
+    except OSError as exc:
+        raise error(f"{path}: {exc.strerror or exc}") from None
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -107,7 +107,7 @@ def promise_figures() -> dict[str, float]:
                 out, _ = master(x, rate, params, kind)
                 total += 1
                 within_ceiling += loudness.true_peak(out, rate) <= params.ceiling_dbtp
-                within_target += abs(loudness.integrated_loudness(out, rate) - params.target_lufs) <= 0.5
+                within_target += abs(loudness.playback_loudness(out, rate) - params.target_lufs) <= 0.5
     return {"renders": total, "ceiling_ok": within_ceiling / total, "loudness_ok": within_target / total}
 
 

@@ -139,13 +139,20 @@ def renders(originals, profiles) -> list[tuple[str, int, float, float]]:
     for row in originals:
         decoded = audio.decode(row["path"])
         excerpt = decoded.samples[: int(RENDER_SECONDS * decoded.rate)].astype(np.float64)
+        if len(excerpt) < len(decoded.samples):  # a cut mid-waveform is a step: fade it as an editor would
+            fade = int(0.01 * decoded.rate)
+            excerpt[-fade:] *= np.linspace(1.0, 0.0, fade)[:, None]
         for rate in RENDER_RATES:
             x = excerpt if rate == decoded.rate else signal.resample_poly(excerpt, rate, decoded.rate, axis=0)
             x = x.astype(np.float32)
             kind = detect(fingerprint(x, rate), profiles).type
             params = profiles[kind].master
             out, _ = master(x, rate, params, kind)
-            results.append((Path(row["path"]).name, rate, params.ceiling_dbtp, reference_true_peak_dbtp(out)))
+            measured = reference_true_peak_dbtp(out)
+            results.append((Path(row["path"]).name, rate, params.ceiling_dbtp, measured))
+            if measured > params.ceiling_dbtp:
+                name = Path(row["path"]).name
+                print(f"  over the ceiling: {name} at {rate} Hz: {measured:+.2f} dBTP", file=sys.stderr)
     return results
 
 

@@ -1,5 +1,5 @@
 """App benchmark: start to first frame, rating key to line on disk, event-loop stalls, idle and
-playing CPU, memory with a 10,000-track library.
+playing CPU, memory with a 10,000-track library, and a random 200-key session checked key by key.
 
     python bench/tui.py
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -163,6 +164,16 @@ def main() -> None:
         print(f"rating key → line on disk: median {statistics.median(latencies) * 1e3:.0f} ms, max "
               f"{max(latencies) * 1e3:.0f} ms (target <= 50 ms; one bare append {append * 1e3:.1f} ms)")  # fmt: skip
         print(f"longest event-loop stall during the session: {stall * 1e3:.0f} ms (target <= 50 ms)")
+        session_home = folder / "session"
+        shutil.copytree(demo, session_home)
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from keysession import run_session
+
+        violations = run_session(session_home, seed=int(time.time()), presses=200)
+        print(f"random 200-key session: {len(violations)} key(s) reached an action the focused panel doesn't "
+              "show, or wrote what the key doesn't say (target 0)")  # fmt: skip
+        for violation in violations:
+            print(f"  {violation}")
         big = folder / "big"
         sys.path.insert(0, str(Path(__file__).parent))
         from library import make_library

@@ -26,10 +26,11 @@ from .model import MasterParams
 HIGHPASS_HZ = 20.0  # DC blocker / subsonic filter at the head of the chain
 LOOKAHEAD_SECONDS = 0.005  # attack ramp of the limiter
 HOLD_SECONDS = 0.020  # gain stays reduced this long after a peak before releasing
-# The limiter aims this far below the ceiling: the 8× envelope can read a tone at 0.45·fs up
-# to 0.14 dB low between its grid points (see loudness.oversampling_factor).
-SAFETY_DB = 0.15
+# The limiter aims this far below the ceiling: the 8× envelope can read a tone near 0.46·fs up
+# to 0.15 dB low between its grid points (see loudness.oversampling_factor).
+SAFETY_DB = 0.2
 LOUDNESS_TOLERANCE_LU = 0.2  # re-run the loudness stage when the output misses by more
+ENVELOPE_SLACK_DB = 3.0  # interpolate where 3 dB more gain could reach the ceiling; more gain re-runs it
 _INTERPOLATION_SPAN = loudness.TAPS_PER_PHASE // 2  # samples on each side that shape an inter-sample peak
 
 
@@ -288,8 +289,8 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     timing = LimiterTiming.at(rate)
     ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
     gain_db = loudness_gain_db(lufs_shaped, params)
-    # the envelope is exact wherever the limiter could act, even after 12 dB more gain
-    envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** ((gain_db + 12.0) / 20.0))
+    exact_to_db = gain_db + ENVELOPE_SLACK_DB  # the envelope is exact wherever this gain could limit
+    envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
     out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
     for _ in range(3):  # the limiter costs loudness on dense material: win it back
         missing = params.target_lufs - lufs_out
@@ -298,6 +299,9 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
         if gain_db >= params.max_gain_db or missing > 12.0:
             break
         gain_db = min(gain_db + missing, params.max_gain_db)
+        if gain_db > exact_to_db:
+            exact_to_db = gain_db + ENVELOPE_SLACK_DB
+            envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
         out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
     tp_out = loudness.true_peak(out, rate)
     if tp_out > params.ceiling_dbtp:  # last resort; keeps the ceiling promise absolute

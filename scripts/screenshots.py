@@ -24,8 +24,7 @@ async def shoot(home: Path, target: Path) -> None:
             await app.workers.wait_for_complete()
             if key:
                 await pilot.press(key)
-            if panel == "sql":
-                await pilot.click("#sql")
+            if panel == "sql":  # F6 puts the keys in the query box
                 await pilot.press(*"SELECT month, type, average_rating FROM ratings_monthly LIMIT 12", "enter")
             await pilot.pause(0.1)
             await app.workers.wait_for_complete()

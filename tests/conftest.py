@@ -1,11 +1,47 @@
-"""Shared signal generators for the tests: every expected value comes from physics or a standard."""
+"""Shared signal generators (every expected value from physics or a standard), waits on conditions, the ALSA sink."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
+
+# No animations in the app under test: a snapshot taken while the tab underline still slides
+# would depend on the machine's load (read by Textual when first imported, so set here).
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+T = TypeVar("T")
+
+WAIT_SECONDS = 60.0  # generous: the suite must stay green with both cores busy
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = WAIT_SECONDS, poll: float = 0.01) -> T:
+    """Poll ``condition`` until it returns something truthy and return that; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(poll)
+    return value
+
+
+async def settle(app, pilot, condition: Callable[[], T], what: str, timeout: float = WAIT_SECONDS) -> T:
+    """In a Pilot test: let workers finish and the screen refresh until ``condition`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if value := condition():
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.02)
+
 
 
 def sine(freq: float, seconds: float, rate: int, dbfs: float = -20.0, phase: float = 0.0) -> np.ndarray:
@@ -40,15 +76,39 @@ def band_noise(low: float, high: float, seconds: float, rate: int, seed: int = 0
     return stereo(0.25 * signal / np.abs(signal).max())
 
 
-@pytest.fixture
-def sink(tmp_path) -> Path:
-    """A HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
-    home = tmp_path / "alsa-home"
-    home.mkdir()
+def alsa_sink(home: Path) -> Path:
+    """Make ``home`` a HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
+    home.mkdir(parents=True, exist_ok=True)
     (home / ".asoundrc").write_text(
         f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
     )
     return home
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> Path:
+    """The demo library and its six months of feedback, built once per test run."""
+    from auralis_tui.demo import build_demo
+
+    home = tmp_path_factory.mktemp("ui") / "demo"
+    build_demo(home)
+    return home
+
+
+@pytest.fixture
+def home(demo_home, tmp_path) -> Path:
+    """A private copy of the demo home (ratings written by one test never reach another)."""
+    import shutil
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_home, copy, symlinks=True)
+    return copy
+
+
+@pytest.fixture
+def sink(tmp_path) -> Path:
+    """An ALSA file sink in the test's own folder."""
+    return alsa_sink(tmp_path / "alsa-home")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from scipy import stats
 from auralis_tui import abtest, feedback, profiles
 from engine.errors import ProfileError
 
+from conftest import settle
+
 
 def rate_in_test(home: Path, test: str, variant: str, ratings: list[int]) -> None:
     feedback.append(home, [
@@ -138,17 +140,15 @@ def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
     async def scenario() -> None:
         app = AuralisApp(home, audio=False)
         async with app.run_test(size=(80, 24)) as pilot:
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.2)
-            await app.workers.wait_for_complete()
             table = app.query_one("#tracks")
-            for path in studio:
+            await settle(app, pilot, lambda: all(p in table.rows for p in studio), "the track list")
+            for done, path in enumerate(studio, start=1):
                 table.move_cursor(row=table.get_row_index(path))
                 await pilot.press("4")
-                await app.workers.wait_for_complete()
+                await settle(app, pilot, lambda n=done: len(in_test(home)) == n, f"rating {done} in the log")
 
     asyncio.run(scenario())
-    lines = [e for e in feedback.read_log(home).events if e.get("test_id") == "studio-bass"]
+    lines = in_test(home)
     assert len(lines) == len(studio) >= 2
     for line in lines:
         version = {"control": "1.0", "treatment": "1.1"}[line["variant"]]
@@ -156,6 +156,8 @@ def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
         expected = profiles.load(home, "studio", version).master.bass_db
         assert line["parameters_applied"]["bass_db"] == pytest.approx(expected)
 
+def in_test(home: Path) -> list[dict]:
+    return [e for e in feedback.read_log(home).events if e.get("test_id") == "studio-bass"]
 
 
 def _types(home: Path) -> dict[str, str]:

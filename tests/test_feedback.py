@@ -7,16 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from auralis_tui import feedback, insights, store
 from engine import audio
 
-from conftest import sine, stereo
+from conftest import sine, stereo, wait_until
 
 APPLIED = {"bass_db": 1.5, "mid_db": 0.0, "treble_db": 2.0, "width": 0.0, "target_lufs": -14.0, "ceiling_dbtp": -1.0}
 
@@ -72,9 +72,7 @@ def test_two_writer_processes_never_interleave(tmp_path):
 def test_writer_killed_mid_stream_loses_only_its_torn_line(tmp_path):
     proc = writer(tmp_path, 10**9, "k")
     path = feedback.log_path(tmp_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (not path.exists() or path.stat().st_size < 200_000):
-        time.sleep(0.05)
+    wait_until(lambda: path.exists() and path.stat().st_size >= 200_000, "200 kB of appended lines")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     log = feedback.read_log(tmp_path)
@@ -280,23 +278,49 @@ def test_analyze_json_and_torn_lines(tmp_path):
     assert auralis("analyze", "--since", "soon", home=home).returncode == 1
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "DELETE FROM feedback_events",
-        "COPY (SELECT * FROM feedback) TO '/tmp/leak.csv'",
-        "ATTACH '/tmp/other.duckdb'",
-        "INSTALL httpfs",
-        "LOAD httpfs",
-        "SELECT * FROM read_json_auto('/etc/passwd')",
-    ],
-)
-def test_sql_over_feedback_is_read_only(tmp_path, query):
-    home = tmp_path / "home"
+SECRET = "secret-b7e1"  # the content of a file the user's SQL must not be able to read
+
+# Each statement works on a plain read-only connection to the library (see the control below), so only the
+# guard of `auralis sql` stands between it and its side effect: a file written, or a file's content read.
+SQL_ESCAPES = {
+    "copy-to-file": ("COPY (SELECT * FROM feedback) TO '{dir}/leak.csv'", "leak.csv"),
+    "attach-new-db": ("ATTACH '{dir}/other.duckdb' AS other (READ_WRITE)", "other.duckdb"),
+    "export-database": ("EXPORT DATABASE '{dir}/dump'", "dump"),
+    "read-text": ("SELECT content FROM read_text('{dir}/private.txt')", None),
+    "read-csv": ("SELECT * FROM read_csv('{dir}/private.txt', header = false)", None),
+    "glob-listing": ("SELECT file FROM glob('{dir}/*.txt')", None),
+}
+
+
+@pytest.mark.parametrize("case", SQL_ESCAPES, ids=list(SQL_ESCAPES))
+def test_sql_cannot_write_or_read_files(tmp_path, case):
+    home, outside = tmp_path / "home", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.txt").write_text(f"{SECRET}\n", encoding="utf-8")
     feedback.append(home, event(4))
-    result = auralis("sql", query, home=home)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    template, creates = SQL_ESCAPES[case]
+    query = template.format(dir=outside)
+    result = auralis("sql", query, "--format", "csv", home=home)
+    assert result.returncode == 1 and result.stdout == "", result.stdout
     assert result.stderr.startswith("auralis: ") and result.stderr.count("\n") == 1
+    assert sorted(p.name for p in outside.iterdir()) == ["private.txt"]  # nothing written
+
+    # control: without the guard the same statement does escape, so the assertions above can fail
+    with duckdb.connect(str(home / store.DB_NAME), read_only=True) as con:
+        rows = con.execute(query).fetchall()
+    if creates:
+        assert (outside / creates).exists()
+    else:
+        assert SECRET in repr(rows) or "private.txt" in repr(rows)
+
+
+def test_sql_cannot_delete_feedback(tmp_path):
+    home = tmp_path / "home"
+    feedback.append(home, [event(4), event(2)])
+    refused = auralis("sql", "DELETE FROM feedback_events", home=home)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    count = auralis("sql", "SELECT count(*) AS n FROM feedback_events", "--format", "json", home=home)
+    assert json.loads(count.stdout) == [{"n": 2}]
 
 
 def test_sql_views_answer(tmp_path):

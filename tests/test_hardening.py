@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from auralis_tui import feedback, store
@@ -242,3 +243,232 @@ def test_an_export_on_a_full_disk_leaves_no_temporary_file(home, track, tmp_path
     result = auralis(home, "export", "--anonymized", str(out / "x.json"), limit_bytes=64 * 1024)
     one_line(result, 1, "x.json")
     assert list(out.iterdir()) == [] and log_lines(home) == before
+
+
+# --- settings and profiles ---------------------------------------------------------------------
+
+
+def test_settings_are_type_checked_and_a_quoted_false_never_shares(home, track, tmp_path):
+    home.mkdir()
+    config = home / "config.toml"
+    out = tmp_path / "x.json"
+    for text, words in (
+        ('sharing = "false"\n', ("sharing", "true or false")),
+        ("library_roots = 5\n", ("library_roots",)),
+        ("audio_device = [1]\n", ("audio_device",)),
+    ):
+        config.write_text(text)
+        one_line(auralis(home, "export", "--anonymized", str(out)), 1, "config.toml", *words)
+    config.write_bytes(b"sharing = true\n# caf\xe9\n")
+    one_line(auralis(home, "export", "--anonymized", str(out)), 1, "not UTF-8")
+    assert not out.exists() and log_lines(home) == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text.replace("bass_db = ", "bass_db = nan #"),
+        lambda text: text.split("[master]")[0],  # no [master] table
+        lambda text: "",
+        lambda text: text + "\nbass_db = = 3\n",
+    ],
+    ids=["nan", "no-master", "empty", "syntax"],
+)
+def test_a_broken_current_profile_is_reported_with_the_version_used(home, track, damage):
+    assert auralis(home, "update-profile", "studio", "--bass", "2.5", "--reason", "test").returncode == 0
+    current = home / "profiles" / "studio" / "1.1.toml"
+    current.write_text(damage(current.read_text()))
+    for kind in os.listdir(home / "profiles"):  # whichever type the tone is, it is the broken one
+        if kind != "studio" and (home / "profiles" / kind / "CURRENT").exists():
+            (home / "profiles" / kind / "CURRENT").write_text("9.9\n")  # names a missing version
+    result = auralis(home, "profiles", "list")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == len(os.listdir(home / "profiles"))  # one line per type
+    assert "studio 1.1 is broken, using 1.0" in result.stderr and "no version 9.9" in result.stderr
+    assert "1.1" not in [line.split()[1] for line in result.stdout.splitlines()[2:-1] if line.startswith("studio")]
+    result = auralis(home, "rate", str(track), "--rating", "3")
+    assert result.returncode == 0 and "is broken, using 1.0" in result.stderr and "Traceback" not in result.stderr
+    (line,) = log_lines(home)
+    assert json.loads(line)["profile"]["version"] == "1.0"
+
+
+def test_deeply_nested_or_binary_toml_is_one_line(home, tmp_path):
+    assert auralis(home, "personal", "set", "--width", "0.1", "--reason", "start").returncode == 0
+    nested = tmp_path / "nested.toml"
+    nested.write_text("width = " + "[" * 5000 + "]" * 5000 + "\n")
+    one_line(auralis(home, "personal", "import", str(nested)), 1, "nested.toml")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"width = 0.1\n\xff\xfe\n")
+    one_line(auralis(home, "personal", "import", str(binary)), 1, "not UTF-8")
+
+
+# --- the database follows the log, whatever happens to the log ---------------------------------
+
+
+def _ingested(home: Path) -> int:
+    store.sync_feedback(home)
+    with store.connect(home, read_only=True) as con:
+        return con.execute("SELECT count(*) FROM feedback_events").fetchone()[0]
+
+
+def test_ingest_notices_a_log_rewritten_in_place(tmp_path):
+    log = feedback.log_path(tmp_path)
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(json.dumps(dict(GOOD, id=f"a{n}")) + "\n" for n in range(10)))
+    assert _ingested(tmp_path) == 10
+    inode = log.stat().st_ino
+    with open(log, "r+") as handle:  # same inode, larger: an editor saving in place
+        handle.write("".join(json.dumps(dict(GOOD, id=f"b{n}", comment="longer")) + "\n" for n in range(12)))
+    assert log.stat().st_ino == inode
+    assert _ingested(tmp_path) == 12
+
+
+def test_a_giant_line_is_skipped_and_counted_not_fatal(home):
+    home.mkdir()
+    log = feedback.log_path(home)
+    log.parent.mkdir(parents=True)
+    giant = json.dumps(dict(GOOD, id="giant", comment="harsh " * (3 * feedback.MAX_LINE_BYTES // 6)))
+    log.write_text(json.dumps(dict(GOOD, id="a")) + "\n" + giant + "\n" + json.dumps(dict(GOOD, id="b")) + "\n")
+    started = time.monotonic()
+    result = auralis(home, "analyze", "--json")
+    assert result.returncode == 0 and not result.stderr
+    assert json.loads(result.stdout)["skipped_lines"] == 1
+    assert time.monotonic() - started < 30
+    assert [e and e["id"] for e in feedback.stream_events(log)] == ["a", None, "b"]
+
+
+def test_a_huge_comment_is_cut_to_4_kb_and_said_so(home, track):
+    started = time.monotonic()
+    result = auralis(home, "rate", str(track), "--rating", "2", "--comment", "harsh " * 16_000)
+    one_line(result, 0, "cut", "4096")
+    assert time.monotonic() - started < 30
+    (line,) = log_lines(home)
+    assert len(json.loads(line)["comment"].encode()) <= feedback.COMMENT_LIMIT
+
+
+def test_a_4_kb_comment_is_matched_in_linear_time():
+    from auralis_tui import patterns
+
+    def seconds(text: str) -> float:
+        started = time.process_time()
+        patterns.find_mentions(text)
+        return time.process_time() - started
+
+    small, large = ("harsh " * 700)[:512], ("harsh " * 700)[:4096]
+    assert min(seconds(large) for _ in range(5)) < 0.02  # ~4 ms of CPU here; 97 ms before
+    assert min(seconds(large) for _ in range(5)) < 20 * min(seconds(small) for _ in range(5))  # 8× the text, not 64×
+
+
+# --- auralis sql: bounded, interruptible, and safe to print ------------------------------------
+
+
+def test_a_runaway_query_is_capped_and_stopped_within_its_limits(home):
+    assert auralis(home, "analyze").returncode == 0
+    result = auralis(home, "sql", "SELECT * FROM range(10000000000)")
+    assert one_line(result, 0, str(store.USER_ROW_CAP))
+    assert result.stdout.count("\n") == store.USER_ROW_CAP + 3  # header, rule, rows, count
+    started = time.monotonic()
+    one_line(auralis(home, "sql", "SELECT sum(range) FROM range(1000000000000)"), 1, "time limit")
+    assert time.monotonic() - started < store.USER_SECONDS + 15
+    one_line(auralis(home, "sql", "SELECT list(range) FROM range(2000000000)"), 1, "stopped")
+    peak = subprocess.run(  # a fresh parent, so RUSAGE_CHILDREN holds only these queries
+        [sys.executable, "-c", MEASURE, str(home), "SELECT * FROM range(10000000000)",
+         "SELECT list(range) FROM range(2000000000)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert int(peak.stdout) < 500 * 1024, peak  # kB
+
+
+MEASURE = """
+import resource, subprocess, sys
+for query in sys.argv[2:]:
+    subprocess.run([sys.executable, "-m", "auralis_tui", "--home", sys.argv[1], "sql", query], capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def test_ctrl_c_stops_a_query_with_exit_130_and_one_line(home):
+    assert auralis(home, "analyze").returncode == 0
+    endless = "SELECT sum(range) FROM range(1000000000000)"
+    query = subprocess.Popen(
+        [sys.executable, "-m", "auralis_tui", "--home", str(home), "sql", endless],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    stat = Path(f"/proc/{query.pid}/stat")
+    while int(stat.read_text().rsplit(")", 1)[1].split()[11]) < 100:  # utime: it is busy in the query
+        assert query.poll() is None
+        time.sleep(0.05)
+    query.send_signal(signal.SIGINT)
+    out, err = query.communicate(timeout=30)
+    one_line(subprocess.CompletedProcess(query.args, query.returncode, out, err), 130, "interrupted")
+
+
+def test_control_characters_in_values_never_reach_the_terminal(home):
+    home.mkdir()
+    log = feedback.log_path(home)
+    log.parent.mkdir(parents=True)
+    hostile = "\x1b]0;pwned\x07\x1b[2J\u202etxt.exe\x9b"
+    log.write_text(json.dumps(dict(GOOD, comment=hostile, track=hostile)) + "\n")
+    for form in ("table", "csv", "json"):
+        result = auralis(home, "sql", "SELECT comment, track AS \"\x1b[31m\" FROM ratings", "--format", form)
+        assert result.returncode == 0 and not result.stderr, result.stderr
+        assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in result.stdout)
+        assert "pwned" in result.stdout
+
+
+# --- files that are not what they seem ---------------------------------------------------------
+
+
+def test_inputs_that_are_not_audio_files_name_the_real_cause(home, tmp_path):
+    folder = tmp_path / "folder.flac"
+    folder.mkdir()
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all\n" * 100)
+    cases = [(folder, "folder"), (fifo, "not a regular file"), (loop, "symlink loop"),
+             (tmp_path / "absent.wav", "no such file"), (text, "not an audio file")]  # fmt: skip
+    for rate in (1, 10, 100):
+        low = tmp_path / f"low-{rate}.wav"
+        audio.write(low, stereo(sine(0.2 * rate, 60.0, rate)), rate)
+        cases.append((low, "below 4000 Hz"))
+    for path, words in cases:
+        for command in (["fingerprint", str(path)], ["rate", str(path), "--rating", "3"], ["play", str(path)]):
+            one_line(auralis(home, *command), 1, path.name, words)
+        one_line(auralis(home, "master", str(path), str(tmp_path / "out.wav")), 1, path.name, words)
+    assert log_lines(home) == []
+
+
+def test_scan_skips_a_missing_root_and_scans_the_rest(home, track, tmp_path):
+    gone = tmp_path / "unplugged"
+    result = auralis(home, "scan", str(gone), str(track.parent))
+    assert result.returncode == 0 and "Traceback" not in result.stderr  # progress goes to stderr too
+    assert [line for line in result.stderr.splitlines() if "unplugged" in line] == [
+        f"auralis: {gone}: no such folder; skipped"
+    ]
+    assert "1 audio files" in result.stdout
+    one_line(auralis(home, "scan", str(gone)), 1, "unplugged: no such folder")
+
+
+def test_play_seconds_plays_that_long_of_a_long_file(home, tmp_path, sink):
+    long = tmp_path / "long.flac"
+    audio.write(long, stereo(0.5 * sine(440, 240.0, 44100, 0.0) + 0.05), 44100)  # 4 minutes: decoding takes a while
+    result = subprocess.run(
+        [sys.executable, "-m", "auralis_tui", "--home", str(home), "play", str(long), "--seconds", "2"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(sink), "AURALIS_HOME": ""},
+    )  # fmt: skip
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    position = float(result.stdout.split(" to ")[1].split(" s ")[0])
+    assert 2.0 <= position < 3.0, result.stdout
+    frames = np.fromfile(sink / "out.raw", dtype=np.float32).reshape(-1, 2)
+    assert np.count_nonzero(np.abs(frames).sum(axis=1)) >= 2 * 44100 * 0.99  # what reached the sound card
+
+
+def test_a_hostile_file_name_never_reaches_the_terminal_raw(home, tmp_path):
+    hostile = tmp_path / "\x1b]0;pwned\x07\x1b[2J.wav"
+    hostile.write_text("not audio")
+    line = one_line(auralis(home, "rate", str(hostile), "--rating", "3"), 1, "pwned", "not an audio file")
+    assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line

@@ -222,7 +222,14 @@ def test_learning_folds_references_into_exact_statistics(tmp_path):
         assert stats["mean"] == pytest.approx(values.mean(), abs=1e-5)  # references are rounded to 1e-6
         assert stats["m2"] / 6 == pytest.approx(values.var(), rel=1e-3, abs=1e-9)
     after = profiles.load(home, "metal")
-    for old, new in zip(before.rules, after.rules, strict=True):
-        assert new.low <= old.low and new.high >= old.high  # ranges only widen
+    widened = []
+    for old, new in zip(before.rules, after.rules, strict=True):  # mean ± 3σ (population) of the six, or wider
+        values = np.array([ref[old.feature] for ref in references])
+        low, high = values.mean() - 3 * values.std(), values.mean() + 3 * values.std()
+        assert new.low == pytest.approx(min(old.low, low), rel=1e-6, abs=1e-5)
+        assert new.high == pytest.approx(max(old.high, high), rel=1e-6, abs=1e-5)
+        if (new.low, new.high) != (old.low, old.high):
+            widened.append(old.feature)
+    assert widened, "the references moved no range"
     assert set(references[0]) == set(FEATURE_NAMES)
     assert two.detected_as_type == 3

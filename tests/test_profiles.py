@@ -15,7 +15,11 @@ from auralis_tui import profiles, versioned
 from auralis_tui.synth import CHARACTERS, render
 from engine.errors import ProfileError
 from engine.fingerprint import fingerprint
+from engine.loudness import integrated_loudness
+from engine.master import master
 from engine.model import SHIPPED_PROFILES_DIR, MasterParams
+
+from reference_dsp import true_peak_16x_dbtp
 
 
 def test_store_is_seeded_from_the_shipped_profiles(tmp_path):
@@ -93,14 +97,20 @@ def test_validation_keeps_reference_detections(tmp_path):
         profiles.validate(tmp_path, blind)
 
 
-def test_extreme_settings_still_render_under_the_ceiling(tmp_path):
+@pytest.mark.parametrize("character", ["studio", "metal", "bootleg"])
+def test_extreme_settings_still_render_under_the_ceiling(tmp_path, character):
+    """The validator accepts the most extreme settings because the chain holds them: measured on the
+    rendered audio (16× band-limited true peak, BS.1770 loudness), not taken from the chain's report."""
     profiles.seed(tmp_path)
     loud = replace(
         profiles.load(tmp_path, "studio"),
         version="1.1",
         master=MasterParams(bass_db=12.0, treble_db=12.0, width=1.0, target_lufs=-6.0, ceiling_dbtp=-1.0),
     )
-    profiles.validate(tmp_path, loud)  # the limiter holds: no ProfileError
+    profiles.validate(tmp_path, loud)  # no ProfileError
+    out, _ = master(render(CHARACTERS[character], 8.0, 44100, seed=3), 44100, loud.master)
+    assert true_peak_16x_dbtp(out) <= loud.master.ceiling_dbtp + 0.01
+    assert integrated_loudness(out, 44100) > -10.0  # held by limiting peaks, not by turning everything down
 
 
 def test_diff_lists_every_changed_key_with_its_delta(tmp_path):

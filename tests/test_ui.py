@@ -1,55 +1,59 @@
-"""The app, driven by Textual's Pilot on the real demo home, and by keys in a real tmux terminal."""
+"""The app, driven by Textual's Pilot on the real demo home: which panel is open, which widget
+has the keys, and what each key writes to the feedback log. (Real-terminal journeys are in
+test_journeys.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
-from auralis_tui import feedback
-from auralis_tui.demo import build_demo
+from auralis_tui import feedback, store
 from auralis_tui.ui.app import AuralisApp
 
+from keysession import run_session, settle
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("ui") / "demo"
-    build_demo(home)
-    return home
+PANES = ("library", "playing", "patterns", "trends", "profiles", "sql")
 
 
-@pytest.fixture
-def home(demo_home, tmp_path) -> Path:
-    """A private copy of the demo home (ratings written by one test never reach another)."""
-    copy = tmp_path / "demo"
-    shutil.copytree(demo_home, copy, symlinks=True)
-    return copy
-
-
-async def settle(pilot) -> None:
-    """Wait until no worker runs and none starts during a short pause (loads chain into others)."""
-    quiet = 0
-    while quiet < 2:
-        busy = any(worker.is_running for worker in pilot.app.workers)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
-        quiet = 0 if busy else quiet + 1
+async def until(pilot, condition, what: str, seconds: float = 60.0):
+    """Wait for ``condition()`` to hold (the event loop keeps running meanwhile)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.02)
+    raise AssertionError(f"{what} never happened")
 
 
 def text(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
 
+def open_pane(app) -> str:
+    return app.query_one(TabbedContent).active
+
+
+def focus_pane(app) -> str | None:
+    """The pane that holds the focused widget."""
+    node = app.focused
+    while node is not None and node.id not in PANES:
+        node = node.parent
+    return node.id if node else None
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
 def test_rating_key_writes_a_complete_line(home):
-    asyncio.run(_rating_key_writes_a_complete_line(home))
+    run(_rating_key_writes_a_complete_line(home))
 
 
 async def _rating_key_writes_a_complete_line(home):
@@ -59,41 +63,53 @@ async def _rating_key_writes_a_complete_line(home):
         table = app.query_one("#tracks", DataTable)
         await pilot.press("down")
         chosen = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        assert "rates → Cinder March · mastered" in text(app, "#status")
         before = len(feedback.read_log(home).events)
         await pilot.press("4")
         await settle(pilot)
         events = feedback.read_log(home).events
         assert len(events) == before + 1
         line = events[-1]
-        assert (line["event"], line["rating"], line["track_path"]) == ("rating", 4, chosen)
+        assert (line["event"], line["rating"], line["track_path"], line["heard"]) == ("rating", 4, chosen, "mastered")
         assert len(line["fingerprint"]) == 25 and line["detected_type"] and line["profile"]["version"]
         assert {"bass_db", "treble_db", "width", "target_lufs"} <= set(line["parameters_applied"])
-        assert "★★★★☆" in table.get_row(chosen)[-1]  # the table shows the new last rating
+        assert "★★★★☆" in str(table.get_row(chosen)[-1])  # the table shows the new last rating
 
 
-def test_comment_then_rating_and_undo(home):
-    asyncio.run(_comment_then_rating_and_undo(home))
+def test_comment_box_returns_focus_and_the_next_key_rates(home):
+    run(_comment_box_returns_focus_and_the_next_key_rates(home))
 
 
-async def _comment_then_rating_and_undo(home):
+async def _comment_box_returns_focus_and_the_next_key_rates(home):
     app = AuralisApp(home, audio=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("c")
-        await pilot.pause(0.05)
-        await pilot.press(*"too thin", "enter")
+        await pilot.press("f5", "c")
+        box = await until(pilot, lambda: isinstance(app.focused, Input) and app.focused, "the comment box")
+        assert box.id == "comment"
+        await pilot.press(*"too thin 12345", "enter")  # digits typed into the box rate nothing
+        await until(pilot, lambda: focus_pane(app) == "profiles", "focus back on Profiles")
+        assert open_pane(app) == "profiles" and app.pending_comment == "too thin 12345"
+        before = len(feedback.read_log(home).events)
         await pilot.press("2")
         await settle(pilot)
-        rated = feedback.read_log(home).events[-1]
-        assert (rated["rating"], rated["comment"]) == (2, "too thin")
+        events = feedback.read_log(home).events
+        assert len(events) == before + 1
+        rated = events[-1]
+        assert (rated["rating"], rated["comment"]) == (2, "too thin 12345")
+        assert rated["track"] == "05 Iron Tide.flac"  # the Library's selected row: nothing plays
         await pilot.press("u")
         await settle(pilot)
         undo = feedback.read_log(home).events[-1]
         assert (undo["event"], undo["refers_to"]) == ("undo", rated["id"])
+        await pilot.press("u")
+        await settle(pilot)
+        assert len(feedback.read_log(home).events) == before + 2
+        assert any("no rating to withdraw" in str(n.message) for n in app._notifications)
 
 
 def test_filter_narrows_the_library(home):
-    asyncio.run(_filter_narrows_the_library(home))
+    run(_filter_narrows_the_library(home))
 
 
 async def _filter_narrows_the_library(home):
@@ -103,14 +119,43 @@ async def _filter_narrows_the_library(home):
         table = app.query_one("#tracks", DataTable)
         assert table.row_count == 12
         await pilot.press("slash")
-        await pilot.pause(0.05)
-        await pilot.press(*"metal")
-        await pilot.pause(0.05)
-        assert table.row_count == 2
+        await until(pilot, lambda: isinstance(app.focused, Input), "the filter box")
+        await pilot.press(*"metal 3")  # a rating key typed into the filter rates nothing
+        await until(pilot, lambda: table.row_count == 0, "no row matches 'metal 3'")
+        await pilot.press("backspace", "backspace")
+        await until(pilot, lambda: table.row_count == 2, "two metal rows")
+        await pilot.press("escape")
+        await until(pilot, lambda: table.row_count == 12 and app.focused is table, "the filter cleared")
+
+
+def test_f_keys_switch_from_every_widget_of_every_panel(home):
+    run(_f_keys_switch_from_every_widget_of_every_panel(home))
+
+
+async def _f_keys_switch_from_every_widget_of_every_panel(home):
+    app = AuralisApp(home, audio=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for number, pane in enumerate(PANES, 1):
+            await pilot.press(f"f{number}")
+            await until(pilot, lambda p=pane: open_pane(app) == p and focus_pane(app) == p, f"{pane} open and focused")
+            # every focusable widget of the panel in turn, then every F-key from there
+            focusables = [w for w in app.query_one(f"#{pane}").query("*") if w.focusable]
+            assert focusables, f"{pane} has nothing that can take the keys"
+            for widget in focusables:
+                for target_number, target in enumerate(PANES, 1):
+                    await pilot.press(f"f{number}")
+                    widget.focus()
+                    await pilot.pause()
+                    await pilot.press(f"f{target_number}")
+                    await until(
+                        pilot, lambda t=target: open_pane(app) == t and focus_pane(app) == t,
+                        f"F{target_number} from {widget!r} on {pane}",
+                    )  # fmt: skip
 
 
 def test_every_panel_shows_its_data(home):
-    asyncio.run(_every_panel_shows_its_data(home))
+    run(_every_panel_shows_its_data(home))
 
 
 async def _every_panel_shows_its_data(home):
@@ -118,34 +163,45 @@ async def _every_panel_shows_its_data(home):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
+        assert open_pane(app) == "playing" and focus_pane(app) == "playing"
         assert "Nothing playing" in text(app, "#now") and "sound off" in text(app, "#status")
         await pilot.press("f3")
+        assert open_pane(app) == "patterns"
         patterns = text(app, "#patterns-text")
         assert "bootleg" in patterns and "treble_db +0.25" in patterns
         recommendations = app.query_one("#recommendations", DataTable)
-        assert {key.value for key in recommendations.rows} >= {"bootleg", "metal", "live", "studio"}
-        recommendations.focus()
+        assert app.focused is recommendations
+        assert {key.value for key in recommendations.rows} >= {"bootleg", "metal", "live"}
         recommendations.move_cursor(row=[k.value for k in recommendations.rows].index("live"))
-        await pilot.press("enter")  # apply live's "width +0.08" to the personal layer
+        await pilot.press("enter")  # asks first
+        asking = "Apply to your personal layer for live"
+        await until(pilot, lambda: asking in str(app.screen.query_one(Static).render()), "the confirmation")
+        await pilot.press("y")
         await settle(pilot)
         from auralis_tui import personal
 
         assert personal.current(home).adjust == {"live": {"width": 0.075}}
+        await until(pilot, lambda: "live" not in {k.value for k in recommendations.rows}, "the applied row leaves")
         await pilot.press("f4")
+        assert open_pane(app) == "trends" and focus_pane(app) == "trends"
         trends = text(app, "#trends-text")
         assert "2026-06" in trends and "2026-11" in trends and "Satisfaction per profile version" in trends
+        assert "Mastered vs original" in trends
         effectiveness = trends.split("Fix effectiveness")[1].splitlines()
         vintage = next(line for line in effectiveness if line.strip().startswith("vintage"))
         assert "0.20" in vintage and "(10)" in vintage  # 2 of 10 vintage fixes accepted and kept
         assert "Detection confidence after feedback" in trends
+        await pilot.press("end")  # the charts below the fold are reachable from the keyboard
+        assert app.query_one("TrendsPanel").scroll_y > 0
         await pilot.press("f5")
+        await settle(pilot)
         versions = app.query_one("#versions", DataTable)
+        assert app.focused is versions
         assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
         await pilot.press("d")
         await settle(pilot)
-        assert "master.bass_db" in text(app, "#diff"), [n.message for n in app._notifications]
-        assert "studio@1.0" in text(app, "#diff")  # its parent
+        assert "master.bass_db" in text(app, "#diff") and "studio@1.0" in text(app, "#diff")  # its parent
         versions.move_cursor(row=[k.value for k in versions.rows].index("metal@1.0"))
         await pilot.press("m")
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
@@ -154,14 +210,40 @@ async def _every_panel_shows_its_data(home):
         compared = text(app, "#diff")
         assert "metal@1.0" in compared and "studio@1.1" in compared and "detect." in compared
         await pilot.press("f6")
-        await pilot.click("#sql")
-        await pilot.press(*"SELECT count(*) AS n FROM tracks", "enter")
+        assert app.focused is app.query_one("#sql-query", Input)  # F6 puts the keys in the box
+        status = text(app, "#sql-status")
+        assert all(view in status for view in store.VIEW_NAMES) and "fix_effectiveness" in status
+        before = len(feedback.read_log(home).events)
+        await pilot.press(*"SELECT count(*) AS n FROM tracks WHERE 1 < 2", "enter")
         await settle(pilot)
-        result = app.query_one("#sql-result", DataTable)
-        assert result.get_row_at(0) == ["12"]
+        assert app.query_one("#sql-result", DataTable).get_row_at(0)[0].plain == "12"
+        assert len(feedback.read_log(home).events) == before  # the digits typed rated nothing
         await pilot.press("ctrl+a", "ctrl+k", *"DELETE FROM tracks", "enter")
         await settle(pilot)
         assert "only SELECT" in text(app, "#sql-status")
+
+
+def test_tags_are_shown_as_written_never_as_markup(home):
+    with store.connect(home) as con:
+        con.execute("UPDATE tracks SET title = '[/bold]broken[/]', artist = 'A [feat. B]' WHERE title = 'Iron Tide'")
+    run(_tags_are_shown_as_written(home))
+
+
+async def _tags_are_shown_as_written(home):
+    app = AuralisApp(home, audio=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#tracks", DataTable)
+        row = table.get_row_at(table.cursor_row)
+        assert [str(row[0]), str(row[1])] == ["[/bold]broken[/]", "A [feat. B]"]
+        assert "rates → [/bold]broken[/] · mastered" in text(app, "#status")
+        await pilot.press("5")
+        await settle(pilot)
+        assert app.is_running and app._exception is None
+
+
+def test_a_random_key_session_reaches_only_shown_actions(home):
+    assert run_session(home, seed=20261130, presses=200) == []
 
 
 PANEL_KEYS = {"library": None, "playing": "f2", "patterns": "f3", "trends": "f4", "profiles": "f5", "sql": "f6"}
@@ -179,48 +261,25 @@ def test_panel_snapshots(snap_compare, demo_home, panel, size):
     assert snap_compare(AuralisApp(demo_home, audio=False), terminal_size=size, run_before=open_panel)
 
 
-def test_end_to_end_in_tmux(demo_home, tmp_path):
-    home = tmp_path / "demo"
-    shutil.copytree(demo_home, home, symlinks=True)
-    auralis = Path(sys.executable).with_name("auralis")
-    session = f"auralis-test-{os.getpid()}"
-    env = {**os.environ, "TERM": "xterm-256color"}
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24",
-         f"{auralis} demo --home {home}"],
-        check=True, env=env,
-    )  # fmt: skip
-
-    def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
-
-    def wait_for(fragment: str, seconds: float = 60) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            shown = screen()
-            if fragment in shown:
-                return shown
-            time.sleep(0.2)
-        raise AssertionError(f"{fragment!r} never appeared:\n{screen()}")
-
-    try:
-        wait_for("Glass Horizon")
-        before = len(feedback.read_log(home).events)
-        subprocess.run(["tmux", "send-keys", "-t", session, "5"], check=True)
-        shown = wait_for("saved")
-        assert "★★★★★" in shown
-        assert len(feedback.read_log(home).events) == before + 1
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(session):
-            time.sleep(0.2)
-        assert not _alive(session)  # q quits the app, and with it the tmux session
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+JOURNEYS = {
+    # switching back and forth: focus and highlight must follow the open panel
+    "sql-after-patterns": ["f3", "f6", *"SELECT type, count(*) AS n FROM tracks GROUP BY ALL ORDER BY 1", "enter"],
+    "trends-scrolled": ["f5", "f4", "pagedown"],
+    "help-on-profiles": ["f5", "question_mark"],
+    "confirm-on-patterns": ["f3", "enter"],
+    "comment-box": ["f2", "c", *"sounds thin"],
+}
 
 
-def _alive(session: str) -> bool:
-    return subprocess.run(["tmux", "has-session", "-t", session], capture_output=True).returncode == 0
+@pytest.mark.parametrize("journey", list(JOURNEYS))
+def test_journey_snapshots(snap_compare, demo_home, journey):
+    async def walk(pilot) -> None:
+        await settle(pilot)
+        for key in JOURNEYS[journey]:
+            await pilot.press(key)
+            await settle(pilot)
+
+    assert snap_compare(AuralisApp(demo_home, audio=False), terminal_size=(80, 24), run_before=walk)
 
 
 PLAYING = """
@@ -228,27 +287,27 @@ import asyncio, sys
 from pathlib import Path
 from auralis_tui.ui.app import AuralisApp
 
+async def until(pilot, condition):
+    for _ in range(3000):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise SystemExit("timed out")
+
 async def main(home):
     app = AuralisApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
-        for _ in range(400):
-            if app.player is not None:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: app.player is not None)
         await pilot.press("enter")
-        for _ in range(2000):
-            status = app.player.status()
-            if status.position > 0 or status.message:
-                break
-            await pilot.pause(0.01)
+        await until(pilot, lambda: app.player.status().position > 0 or app.player.status().message)
+        await pilot.press("space")  # the unpaced sink would play the whole list in seconds
+        status = app.player.status()
         await pilot.press("a")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.player.status().mastered is False)
         print(status.path.name, app.player.status().mastered)
         await pilot.press("f2")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "A original" in str(app.query_one("#now").render()))
         print(app.query_one("#now").render())
-        print(app.query_one("#why").render())
 
 asyncio.run(main(Path(sys.argv[1])))
 """
@@ -257,60 +316,11 @@ asyncio.run(main(Path(sys.argv[1])))
 def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     result = subprocess.run(
         [sys.executable, "-c", PLAYING, str(demo_home)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(sink)},
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(sink)},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     first, rest = result.stdout.split("\n", 1)
-    assert "Iron Tide" in first, result.stdout
     assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
     assert "Iron Tide" in rest and "A original" in rest
     assert "type metal" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
     assert (sink / "out.raw").stat().st_size > 0
-
-
-def test_no_color_resize_and_hangup_in_tmux(demo_home, tmp_path):
-    home = tmp_path / "demo"
-    shutil.copytree(demo_home, home, symlinks=True)
-    auralis = Path(sys.executable).with_name("auralis")
-    session = f"auralis-hup-{os.getpid()}"
-    env = {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1"}
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", f"{auralis} --home {home} --no-audio"],
-        check=True, env=env,
-    )  # fmt: skip
-
-    def screen() -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
-
-    try:
-        deadline = time.monotonic() + 60
-        while "Glass Horizon" not in screen() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert "Glass Horizon" in screen() and "f6 SQL" in screen()  # nothing cut off at 80x24
-        subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=True)
-        time.sleep(1.0)
-        assert "Glass Horizon" in screen() and "Paper Boats" in screen()
-        subprocess.run(["tmux", "send-keys", "-t", session, "3"], check=True)
-        deadline = time.monotonic() + 20
-        while "saved" not in screen() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        pid = int(subprocess.run(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"],
-                                 capture_output=True, text=True).stdout)  # fmt: skip
-        os.kill(pid, signal.SIGHUP)  # the SSH connection drops
-        deadline = time.monotonic() + 10
-        while _running(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _running(pid)
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    log = feedback.read_log(home)
-    assert log.skipped == 0 and log.events[-1]["rating"] == 3
-    assert feedback.log_path(home).read_bytes().endswith(b"\n")  # nothing half-written
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"

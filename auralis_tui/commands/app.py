@@ -27,18 +27,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.set_defaults(run=run_demo)
 
 
-def _open(data: Path, args: argparse.Namespace) -> None:
+def _open(data: Path, args: argparse.Namespace) -> int:
+    """Run the app; its exit code (1 after a crash, whose traceback it has kept)."""
     from ..ui.app import run
 
-    run(data, audio=not args.no_audio)
+    return run(data, audio=not args.no_audio)
 
 
 def run_app(args: argparse.Namespace) -> int:
     """No command: open the app."""
     if not sys.stdout.isatty():
         raise UserError("the app needs a terminal; see `auralis --help` for the commands")
-    _open(home(args), args)
-    return 0
+    return _open(home(args), args)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -61,5 +61,5 @@ def run_demo(args: argparse.Namespace) -> int:
     for tip in TIPS:
         print(f"  {command} {tip}")
     if not args.no_ui and sys.stdout.isatty():
-        _open(data, args)
+        return _open(data, args)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..formats import printable
 from .common import add_command, print_json
 
 #: Fingerprint features grouped for display, with their units.
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.as_dict())
         return 0
     values = result.fingerprint.as_dict()
-    print(f"{result.path.name}  {result.rate} Hz  {result.channels} ch  {result.duration:.1f} s")
+    print(f"{printable(result.path.name)}  {result.rate} Hz  {result.channels} ch  {result.duration:.1f} s")
     for group, features in FEATURE_GROUPS:
         print(f"  {group}")
         for name, unit in features:

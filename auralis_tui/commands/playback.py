@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from .common import UserError, add_command, add_json, home, print_json
@@ -29,19 +30,19 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_play(args: argparse.Namespace) -> int:
+    from ..analysis import readable_audio
     from ..config import load_config
     from ..player import Player
 
     data = home(args)
     path = Path(args.file)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    readable_audio(path)
     player = Player(data, args.device or load_config(data).audio_device or None, not args.no_personal, False)
     try:
         player.load([path])
         player.set_mastered(args.mastered)
         player.play(0, args.start)
-        player.wait_until_stopped(args.seconds)
+        _wait(player, args.start, args.seconds)
         status = player.status()
     finally:
         player.close()
@@ -51,6 +52,18 @@ def run_play(args: argparse.Namespace) -> int:
     print(f"played {path.name} ({version}) to {status.position:.2f} s of {status.duration:.2f} s; "
           f"underruns: {status.underruns}")  # fmt: skip
     return 0
+
+
+PREPARE_SECONDS = 120.0  # decoding and analysis before the first sound may take this long
+
+
+def _wait(player, start: float, seconds: float | None) -> None:
+    """Until the track ends or ``seconds`` of it have played (played time, not wall time: a long
+    file is decoded before its first sound)."""
+    deadline = None if seconds is None else time.monotonic() + seconds + PREPARE_SECONDS
+    while not player.wait_until_stopped(0.05):
+        if seconds is not None and (player.status().position >= start + seconds or time.monotonic() > deadline):
+            return
 
 
 def run_devices(args: argparse.Namespace) -> int:

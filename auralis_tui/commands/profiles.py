@@ -90,7 +90,7 @@ def run_list(args: argparse.Namespace) -> int:
 
     data = home(args)
     rows = [
-        (name, profiles.current_version(data, name), len(profiles.versions(data, name)), profile.title)
+        (name, profile.version, len(profiles.versions(data, name)), profile.title)  # the version in use
         for name, profile in profiles.current_profiles(data).items()
     ]
     if args.json:

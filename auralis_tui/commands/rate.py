@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..feedback import EVENTS, RATINGS, stars
+from ..formats import printable
 from .common import UserError, add_command, home, print_json
 
 
@@ -58,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
         verdict = stars(args.rating)
     else:
         verdict = f"{args.event} {line.get('fix', {}).get('parameter') or 'rating'} (answers {line['refers_to'][:8]})"
-    print(f"{state.path.name}: {verdict}  type {state.type} (confidence {state.confidence:.2f}, {origin})")
+    print(f"{printable(state.path.name)}: {verdict}  type {state.type} (confidence {state.confidence:.2f}, {origin})")
     p = state.parameters
     print(
         f"  profile {state.profile_name} {state.profile_version}: bass {p['bass_db']:+.2f} dB, "
         f"treble {p['treble_db']:+.2f} dB, width {p['width']:+.2f}"
     )
     if line["comment"]:
-        print(f"  note: {line['comment']}")
+        print(f"  note: {printable(line['comment'])}")
     print(f"  saved to {log_path(data)}")
     for warning in outcome.degradations:
         print(f"warning: {warning.message()}")

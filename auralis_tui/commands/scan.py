@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..formats import printable
 from .common import UserError, add_command, home, positive_int, print_json
 
 
@@ -31,10 +32,15 @@ def run(args: argparse.Namespace) -> int:
     roots = [Path(d) for d in args.dirs] or [Path(r) for r in load_config(data).library_roots]
     if not roots:
         raise UserError("no library folder configured yet: run `auralis scan DIR`")
+    unusable = [
+        f"{root}: {'not a folder' if root.exists() else 'no such folder'}" for root in roots if not root.is_dir()
+    ]
+    if len(unusable) == len(roots):
+        raise UserError("; ".join(unusable))
+    for reason in unusable:  # one unplugged drive must not stop the others
+        print(f"auralis: {reason}; skipped", file=sys.stderr)
     summaries = []
-    for root in roots:
-        if not root.is_dir():
-            raise UserError(f"{root}: not a folder")
+    for root in (root for root in roots if root.is_dir()):
         add_library_root(data, root)
         print(f"scanning {root.resolve()} …", file=sys.stderr)
         summaries.append(scan(data, root, args.jobs))
@@ -50,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
             if s.errors:
                 print(f"  {len(s.errors)} file(s) could not be read:")
                 for path, reason in s.errors:
-                    print(f"    {path}: {reason}")
+                    print(f"    {printable(f'{path}: {reason}')}")
     return 130 if any(s.interrupted for s in summaries) else 0

@@ -1,41 +1,62 @@
 """The Auralis app: keyboard-first panels over the library, playback, ratings, patterns, trends,
-profiles and SQL. Every slow call runs in a thread worker that posts a message back; the event
-loop only updates widgets. Playback status is polled at 4 Hz."""
+profiles and SQL.
+
+Keys belong to whoever shows them: each panel declares its own, a focused text box owns every
+printable key, and the App keeps only what holds everywhere (F1–F6 switch from any focus).
+Slow work runs in thread workers that post typed messages (``messages.py``); the event loop only
+updates widgets. Playback status is polled at 4 Hz.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import signal
+import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from .. import feedback, store
 from ..errors import AudioUnavailable
-from .panels import LibraryPanel, NowPlayingPanel, PatternsPanel, ProfilesPanel, SqlPanel, TrendsPanel, stars
+from ..treatments import Treatments
+from . import messages as msg
+from .commands import AuralisCommands
+from .format import safe
+from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesPanel, TrendsPanel
+from .screens import CommentBox, Confirm, Help
+
+VOLUME_STEP = 0.05
+OPENING = "opening the audio device…"
 
 
-@dataclass
-class Loaded(Message):
-    """A worker finished: ``kind`` names what, ``data`` is the result."""
+@dataclass(frozen=True)
+class Target:
+    """What the rating keys rate now: the playing track, else the Library's selected row."""
 
-    kind: str
-    data: object
+    path: str
+    title: str
+    heard: str  # feedback.HEARD
+    state: object | None  # the player's rating.TrackState for a playing track (the parameters in the ear)
+    playing: bool
 
 
-@dataclass
-class Failed(Message):
-    what: str
-    error: str
+class Pane(TabPane):
+    """A panel's tab pane. Focus moving into it never switches tabs (Textual's TabPane asks for
+    that): a panel focuses its widget as it opens, and that late request used to pull the app
+    back to it when the next F-key had already switched on (F1 then F2 stayed on Library)."""
+
+    @on(TabPane.Focused)
+    def _keep_the_open_tab(self, event: TabPane.Focused) -> None:
+        event.stop()
 
 
 class KeysFooter(Footer):
@@ -68,33 +89,25 @@ class AuralisApp(App):
 
     TITLE = "Auralis"
     CSS_PATH = "app.tcss"
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("f1", "panel('library')", "Library"),
-        Binding("f2", "panel('playing')", "Playing"),
-        Binding("f3", "panel('patterns')", "Patterns"),
-        Binding("f4", "panel('trends')", "Trends"),
-        Binding("f5", "panel('profiles')", "Profiles"),
-        Binding("f6", "panel('sql')", "SQL"),
-        Binding("enter", "play_selected", "Play", show=False),
-        Binding("j", "cursor('down')", "Down", show=False),
-        Binding("k", "cursor('up')", "Up", show=False),
+    COMMANDS = App.COMMANDS | {AuralisCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *[Binding(f"f{n}", f"panel('{pane}')", title, show=False, priority=True)
+          for n, (pane, title, _) in enumerate(PANELS, 1)],
         Binding("space", "pause", "Pause"),
         Binding("left", "seek(-5)", "−5 s", show=False),
         Binding("right", "seek(5)", "+5 s", show=False),
-        Binding("n", "skip(1)", "Next", show=False),
-        Binding("p", "skip(-1)", "Prev", show=False),
+        Binding("n", "skip(1)", "Next track", show=False),
+        Binding("p", "skip(-1)", "Previous track", show=False),
+        Binding("plus,equals_sign", f"volume({VOLUME_STEP})", "Volume up", show=False),
+        Binding("minus", f"volume(-{VOLUME_STEP})", "Volume down", show=False),
         Binding("a", "ab", "A/B"),
-        *[Binding(str(n), f"rate({n})", f"{n}★", show=n == 1) for n in range(1, 6)],
+        *[Binding(str(n), f"rate({n})", f"Rate {n}★" if n > 1 else "Rate", show=n == 1) for n in range(1, 6)],
         Binding("c", "comment", "Comment"),
-        Binding("u", "undo", "Undo rating", show=False),
-        Binding("y", "fix('accept')", "Accept fix", show=False),
-        Binding("x", "fix('reject')", "Reject fix", show=False),
-        Binding("z", "fix('undo')", "Undo fix", show=False),
-        Binding("slash", "filter", "Filter"),
-        Binding("d", "diff", "Diff", show=False),
-        Binding("m", "mark", "Mark for diff", show=False),
-        Binding("r", "rollback", "Rollback", show=False),
-        Binding("R", "undo_degradation", "Undo worse profile", show=False),
+        Binding("u", "undo", "Withdraw last rating", show=False),
+        Binding("y", "fix('accept')", "Accept the fix", show=False),
+        Binding("x", "fix('reject')", "Reject the fix", show=False),
+        Binding("z", "fix('undo')", "Undo the fix", show=False),
+        Binding("R", "undo_degradation", "Roll back a profile rated worse", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -104,48 +117,35 @@ class AuralisApp(App):
         self.home = home
         self.want_audio = audio
         self.player = None
-        self.rows: list[dict] = []
+        self.treatments = Treatments(home)
         self.last_rated: dict | None = None
-        self.states: dict[str, object] = {}  # path → rating.TrackState
-        self.fingerprints: dict[str, list[float]] = {}  # path → the library's current fingerprint
-        self.learned: dict[str, dict[str, float]] = {}  # path → feedback-updated confidence per type
-        self.marked: str | None = None  # Profiles: the version the next diff starts from (m)
-        self.mastering = None  # (effective profiles, personal layer), see load_mastering
         self.pending_comment = ""
-        self.audio_message = ""
+        self.pending_play: msg.PlayRequested | None = None
+        self.audio_message = OPENING if audio else "sound off (--no-audio)"
         self.insights_stale = False
         self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
+        self._started = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent(initial="library"):
-            with TabPane("Library", id="library"):
-                yield LibraryPanel()
-            with TabPane("Playing", id="playing"):
-                yield NowPlayingPanel()
-            with TabPane("Patterns", id="patterns"):
-                yield PatternsPanel()
-            with TabPane("Trends", id="trends"):
-                yield TrendsPanel()
-            with TabPane("Profiles", id="profiles"):
-                yield ProfilesPanel()
-            with TabPane("SQL", id="sql"):
-                yield SqlPanel()
-        yield Input(placeholder="comment (e.g. 'a bit thin', 'harsh'), enter to keep, esc to cancel", id="comment")
+            for n, (pane, title, panel) in enumerate(PANELS, 1):
+                with Pane(f"{title} [dim]F{n}[/dim]", id=pane):
+                    yield panel(classes="panel")
         yield Static("", id="status")
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#comment", Input).display = False
-        self.query_one("#tracks", DataTable).focus()
+        self.panel(LibraryPanel).opened()
         self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
-        if not self.want_audio:
-            self.audio_message = "sound off (--no-audio)"
         self.set_interval(0.25, self.refresh_playing)
 
+    def panel(self, kind: type):
+        return self.query_one(kind)
+
     def load_the_rest(self) -> None:
-        """Once the library is on screen: insights, profiles and the audio output."""
-        started = [self.load_mastering(), self.load_insights(), self.load_profiles()]
+        """Once the library is on screen: insights and the audio output."""
+        started = [self.load_insights()]
         if self.want_audio:
             started.append(self.open_player())
         self.freeze_heap_after(started)
@@ -164,32 +164,28 @@ class AuralisApp(App):
     def load_library(self) -> None:
         from engine.fingerprint import FINGERPRINT_VERSION
 
+        from ..naturalsort import library_order
+
         store.sync_feedback(self.home)
-        self.post_message(Loaded("library", store.library_rows(self.home, FINGERPRINT_VERSION)))
+        rows = library_order(store.library_rows(self.home, FINGERPRINT_VERSION))
+        self.treatments.know(rows)
+        self.post_message(msg.LibraryLoaded(rows))
 
     @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
     def load_insights(self) -> None:
-        from .. import insights
+        from .. import insights, learning, profiles
 
         summaries = insights.type_summaries(self.home)
+        known = set(profiles.names(self.home))
+        applicable = learning.applicable_patterns(self.home, [s.type for s in summaries if s.type in known])
         monthly = insights.monthly_summary(self.home)
         distribution, versions = store.trend_rows(self.home)
         fixes, confidences = insights.fix_effectiveness(self.home), insights.confidence_summary(self.home)
-        self.post_message(Loaded("insights", (summaries, monthly, distribution, versions, fixes, confidences)))
-        from ..learning import degradations
-
-        self.post_message(Loaded("degradations", degradations(self.home)))
-
-    @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
-    def load_profiles(self) -> None:
-        from .. import profiles
-
-        rows = []
-        for name in profiles.names(self.home):
-            current = profiles.current_version(self.home, name)
-            for profile in profiles.history(self.home, name):
-                rows.append((name, profile.version, profile.reason, profile.version == current))
-        self.post_message(Loaded("profiles", rows))
+        heard = store.heard_comparison(self.home)
+        self.post_message(
+            msg.InsightsLoaded(summaries, applicable, monthly, distribution, versions, fixes, confidences, heard)
+        )
+        self.post_message(msg.Degradations(learning.degradations(self.home)))
 
     @work(thread=True, exclusive=True, group="player", exit_on_error=False)
     def open_player(self) -> None:
@@ -197,208 +193,131 @@ class AuralisApp(App):
         from ..player import Player
 
         try:
-            player = Player(self.home, load_config(self.home).audio_device or None, state_for=self.state_of)
+            device = load_config(self.home).audio_device or None
+            player = Player(self.home, device, state_for=self.treatments.start)
         except AudioUnavailable as exc:
-            self.post_message(Loaded("audio", str(exc)))
+            self.post_message(msg.AudioOff(str(exc)))
             return
-        self.post_message(Loaded("player", player))
-
-    @work(thread=True, exclusive=True, group="state", exit_on_error=False)
-    def load_mastering(self) -> None:
-        """The profiles and personal layer in use, so a rating needs no file or database reads."""
-        from .. import personal, rating  # noqa: F401 - imported here, off the first rating's path
-
-        self.mastering = personal.effective_profiles(self.home)
-        self.states.clear()
-
-    def state_of(self, path: str | Path):
-        """What a rating records about ``path``: from the library's fingerprint when it has one
-        (no database read, which could wait behind a loading panel)."""
-        from .. import abtest, personal, rating
-
-        path = str(path)
-        if path not in self.states:
-            vector = self.fingerprints.get(path)
-            if vector is not None:
-                self.mastering = self.mastering or personal.effective_profiles(self.home)  # before it loads
-                state = rating.state_from(Path(path), vector, *self.mastering, self.learned.get(path))
-            else:
-                state = rating.track_state(self.home, path)
-            self.states[path] = abtest.blind_state(self.home, state)  # a running test picks the version
-        return self.states[path]
+        self.post_message(msg.PlayerReady(player))
 
     @work(thread=True, group="feedback", exit_on_error=False)
-    def write_event(self, path: str, event: str, fields: dict) -> None:
+    def write_event(self, path: str, event: str, fields: dict, state=None) -> None:
         from .. import rating
-
-        line = rating.record(self.home, self.state_of(path), event, **fields)
-        self.post_message(Loaded("rated" if event == "rating" else "event", line))
         from ..learning import after_feedback
 
+        line = rating.record(self.home, state or self.treatments.state(path), event, **fields)
+        self.post_message(msg.EventRecorded(line))
         outcome = after_feedback(self.home, path)  # may reveal a profile rated worse than before
-        self.post_message(Loaded("learned", (path, outcome.learned)))
-        self.post_message(Loaded("degradations", outcome.degradations))
+        self.post_message(msg.Learned(path, outcome.learned))
+        self.post_message(msg.Degradations(outcome.degradations))
 
-    @work(thread=True, exclusive=True, group="apply", exit_on_error=False)
-    def apply_patterns(self, kind: str) -> None:
-        from .. import learning
+    # --- messages --------------------------------------------------------------------------------
 
-        applied = learning.apply_patterns(self.home, kind)
-        changed = ", ".join(f"{key} {old:+.2f} → {new:+.2f}" for key, old, new in applied.changes)
-        self.post_message(Loaded("notice", f"personal layer {applied.version}: {kind} {changed}"))
-        self.call_from_thread(self.load_mastering)  # new parameters for the next ratings and plays
+    @on(msg.LibraryLoaded)
+    def _library_loaded(self, message: msg.LibraryLoaded) -> None:
+        if not self._started:
+            self._started = True
+            self.call_after_refresh(self.load_the_rest)
+        self.panel(LibraryPanel).show(message.rows)
+        self.sub_title = f"{len(message.rows)} tracks"
 
-    @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
-    def run_sql(self, query: str) -> None:
-        store.sync_feedback(self.home)
-        try:
-            result = store.run_user_query(self.home, query)
-        except store.QueryRefused as exc:
-            self.post_message(Failed("sql", str(exc)))
+    @on(msg.InsightsLoaded)
+    def _insights_loaded(self, m: msg.InsightsLoaded) -> None:
+        self.panel(PatternsPanel).show(m.summaries, m.applicable)
+        self.panel(TrendsPanel).show(m.monthly, m.distribution, m.versions, m.fixes, m.confidences, m.heard)
+
+    @on(msg.PlayerReady)
+    def _player_ready(self, message: msg.PlayerReady) -> None:
+        self.player, self.audio_message = message.player, ""
+        if self.pending_play:  # enter was pressed while the device was opening
+            self._play(self.pending_play)
+
+    @on(msg.AudioOff)
+    def _audio_off(self, message: msg.AudioOff) -> None:
+        self.audio_message = message.reason
+        self.pending_play = None
+
+    @on(msg.PlayRequested)
+    def _play(self, message: msg.PlayRequested) -> None:
+        if self.player is None:
+            if self.want_audio and self.audio_message == OPENING:
+                self.pending_play = message  # played as soon as the device is open
+            else:
+                self.notify(self.audio_message or "no sound", severity="warning")
             return
-        self.post_message(Loaded("sql", (result.columns, result.rows)))
+        self.pending_play = None
+        self.player.load(message.paths)
+        self.player.play(message.index)
 
-    @work(thread=True, exclusive=True, group="profiles-diff", exit_on_error=False)
-    def diff_versions(self, ref: str, left: str | None = None) -> None:
-        """``left`` → ``ref``; without ``left``, the version ``ref`` was derived from."""
-        from .. import profiles
+    @on(msg.EventRecorded)
+    def _recorded(self, message: msg.EventRecorded) -> None:
+        line = message.line
+        if line["event"] == "rating":
+            self.last_rated = line
+            title = self.title_of(line["track_path"])
+            self.notify(f"{feedback.stars(line['rating'])} {safe(title)} · {line['heard']} — saved", timeout=3)
+            self.panel(LibraryPanel).show_rating(line["track_path"], line["rating"])
+        else:
+            self.notify(f"{line['event']} recorded", timeout=3)
+        self._insights_changed()
 
-        if left is None:
-            name, version = profiles.parse_ref(ref)
-            left = f"{name}@{profiles.load(self.home, name, version).parent or version}"
-        _, _, changes = profiles.diff(self.home, left, ref)
-        self.post_message(Loaded("diff", (left, ref, changes)))
+    @on(msg.Learned)
+    def _learned(self, message: msg.Learned) -> None:
+        self.treatments.learned(message.path, message.confidence)  # the next play or rating uses it
 
-    @work(thread=True, exclusive=True, group="profiles", exit_on_error=False)
-    def rollback_to(self, ref: str) -> None:
-        from .. import profiles
+    @on(msg.Degradations)
+    def _degradations(self, message: msg.Degradations) -> None:
+        new = [warning for warning in message.warnings if warning not in self.degraded]
+        self.degraded = message.warnings
+        for warning in new:
+            self.notify(f"{safe(warning.message())} — or press R", severity="warning", timeout=15)
 
-        name, version = profiles.parse_ref(ref)
-        result = profiles.rollback(self.home, name, version)
-        self.post_message(Loaded("notice", f"{name}: new version {result.version} = {version}"))
-        self.call_from_thread(self.load_mastering)  # parameters changed
-        self.call_from_thread(self.load_profiles)
+    @on(msg.MasteringChanged)
+    def _mastering_changed(self, message: msg.MasteringChanged) -> None:
+        self.notify(safe(message.notice), timeout=5)
+        self.treatments.reload()  # new parameters for the next ratings and plays
+        self.load_insights()  # an applied change leaves the Patterns table
+        if self.query_one(TabbedContent).active == "profiles":
+            self.panel(ProfilesPanel).load()
 
-    # --- messages from workers -------------------------------------------------------------------
+    @on(msg.Notice)
+    def _notice(self, message: msg.Notice) -> None:
+        self.notify(safe(message.text), severity=message.severity, timeout=message.timeout)
 
-    @on(Loaded)
-    def loaded(self, message: Loaded) -> None:
-        kind, data = message.kind, message.data
-        if kind == "library":
-            if not self.rows:
-                self.call_after_refresh(self.load_the_rest)
-            self.rows = data
-            self.fingerprints = {row["path"]: row["fingerprint"] for row in data if row["fingerprint"]}
-            self.learned = {r["path"]: {r["type"]: r["learned_confidence"]} for r in data if r["learned_confidence"]}
-            self.query_one(LibraryPanel).show(self.rows, self.query_one("#filter", Input).value)
-            self.sub_title = f"{len(self.rows)} tracks"
-        elif kind == "insights":
-            summaries, *trends = data
-            self.query_one(PatternsPanel).show(summaries)
-            self.query_one(TrendsPanel).show(*trends)
-        elif kind == "profiles":
-            self.query_one(ProfilesPanel).show(data)
-        elif kind == "diff":
-            self.query_one(ProfilesPanel).show_diff(*data)
-        elif kind == "player":
-            self.player = data
-        elif kind == "audio":
-            self.audio_message = data
-        elif kind == "sql":
-            self.query_one(SqlPanel).show(*data)
-        elif kind == "rated":
-            self.last_rated = data
-            self.notify(f"{stars(data['rating'])} {data['track']} — saved", timeout=3)
-            self.show_rating(data["track_path"], data["rating"])
-            self.insights_stale = True  # reloaded when Patterns or Trends is opened
-        elif kind == "learned":
-            path, learned = data
-            self.learned[path] = learned
-            self.states.pop(path, None)  # the next play or rating of it uses the new confidence
-        elif kind == "event":
-            self.notify(f"{data['event']} recorded", timeout=3)
-        elif kind == "notice":
-            self.notify(data, timeout=5)
-        elif kind == "degradations":
-            new = [warning for warning in data if warning not in self.degraded]
-            self.degraded = data
-            for warning in new:
-                self.notify(f"{warning.message()} — or press R here", severity="warning", timeout=15)
-        self.refresh_playing()
-
-    def show_rating(self, path: str, given: int) -> None:
-        """Update one row in place (a reload would move the cursor)."""
-        for row in self.rows:
-            if row["path"] == path:
-                row["last_rating"] = given
-        table = self.query_one("#tracks", DataTable)
-        if path in {key.value for key in table.rows}:
-            table.update_cell(path, "rated", stars(given))
-
-    @on(Failed)
-    def failed(self, message: Failed) -> None:
-        if message.what == "sql":
-            self.query_one(SqlPanel).error(message.error)
-
-    def on_worker_state_changed(self, event) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place for worker errors: a one-line notice instead of a crash."""
         if event.state.name == "ERROR":
-            self.notify(f"{event.worker.group}: {event.worker.error}", severity="error", timeout=6)
+            self.notify(safe(f"{event.worker.group}: {event.worker.error}"), severity="error", timeout=6)
 
-    # --- actions ---------------------------------------------------------------------------------
+    def _insights_changed(self) -> None:
+        """Patterns and Trends catch up now when on screen, else when next opened."""
+        if self.query_one(TabbedContent).active in ("patterns", "trends"):
+            self.load_insights()
+        else:
+            self.insights_stale = True
 
-    def action_panel(self, panel: str) -> None:
-        self.query_one(TabbedContent).active = panel
+    # --- panels ----------------------------------------------------------------------------------
 
-    #: The widget that takes the keys when a panel opens.
-    FOCUS: ClassVar[dict[str, str]] = {
-        "library": "#tracks", "patterns": "#recommendations", "profiles": "#versions", "sql": "#sql",
-    }  # fmt: skip
+    def action_panel(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
 
     @on(TabbedContent.TabActivated)
-    def panel_opened(self, event: TabbedContent.TabActivated) -> None:
+    def _panel_opened(self, event: TabbedContent.TabActivated) -> None:
         """Keys go to the panel on screen; Patterns and Trends catch up on new ratings."""
-        if event.pane.id in self.FOCUS:
-            self.query_one(self.FOCUS[event.pane.id]).focus()
+        event.pane.query_one(".panel").opened()
         if event.pane.id in ("patterns", "trends") and self.insights_stale:
             self.insights_stale = False
             self.load_insights()
 
-    def selected_path(self) -> str | None:
-        status = self.player.status() if self.player else None
-        if self.query_one(TabbedContent).active != "library" and status and status.path:
-            return str(status.path)
-        table = self.query_one("#tracks", DataTable)
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    @on(DataTable.RowHighlighted, "#tracks")
+    def _row_moved(self, _event: DataTable.RowHighlighted) -> None:
+        self.refresh_playing()  # the status line names the new rating target at once
 
-    def visible_paths(self) -> list[Path]:
-        table = self.query_one("#tracks", DataTable)
-        return [Path(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    def title_of(self, path: str | Path) -> str:
+        row = self.panel(LibraryPanel).by_path.get(str(path))
+        return (row and row.get("title")) or Path(path).name
 
-    def action_cursor(self, direction: str) -> None:
-        if isinstance(self.focused, DataTable):
-            self.focused.action_cursor_down() if direction == "down" else self.focused.action_cursor_up()
-
-    @on(DataTable.RowSelected, "#recommendations")
-    def recommendation_chosen(self, event: DataTable.RowSelected) -> None:
-        self.apply_patterns(event.row_key.value)
-
-    @on(DataTable.RowSelected, "#tracks")
-    def track_chosen(self, _event: DataTable.RowSelected) -> None:
-        self.action_play_selected()
-
-    def action_play_selected(self) -> None:
-        if self.query_one(TabbedContent).active != "library":
-            return
-        if self.player is None:
-            self.notify(self.audio_message or "no sound yet", severity="warning")
-            return
-        table = self.query_one("#tracks", DataTable)
-        if table.row_count:
-            self.player.load(self.visible_paths())
-            self.player.play(table.cursor_row)
+    # --- playback --------------------------------------------------------------------------------
 
     def action_pause(self) -> None:
         if self.player:
@@ -412,134 +331,162 @@ class AuralisApp(App):
         if self.player:
             self.player.next() if step > 0 else self.player.previous()
 
+    def action_volume(self, step: float) -> None:
+        if self.player:
+            self.player.set_volume(round(self.player.status().volume + step, 2))
+            self.notify(f"volume {self.player.status().volume:.0%}", timeout=1)
+
     def action_ab(self) -> None:
         if self.player:
             mastered = self.player.toggle_ab()
-            self.notify("B: mastered" if mastered else "A: original", timeout=1.5)
+            self.notify("B: mastered" if mastered else "A: original — ratings now count for the original", timeout=2)
+            self.refresh_playing()
 
-    def action_rate(self, stars_given: int) -> None:
-        path = self.selected_path()
-        if path is None:
+    # --- rating ----------------------------------------------------------------------------------
+
+    def rating_target(self) -> Target | None:
+        """The playing (or paused) track, else the Library's selected row."""
+        status = self.player.status() if self.player else None
+        if status and status.path and status.state != "stopped":
+            path = str(status.path)
+            return Target(path, self.title_of(path), status.heard, status.info, playing=True)
+        row = self.panel(LibraryPanel).selected()
+        if row is None:
+            return None
+        return Target(row["path"], self.title_of(row["path"]), "mastered", None, playing=False)
+
+    def action_rate(self, given: int) -> None:
+        target = self.rating_target()
+        if target is None:
             self.notify("select a track first", severity="warning")
             return
-        self.write_event(path, "rating", {"rating": stars_given, "comment": self.pending_comment})
+        fields = {"rating": given, "comment": self.pending_comment, "heard": target.heard}
+        self.write_event(target.path, "rating", fields, target.state)
         self.pending_comment = ""
 
     def action_comment(self) -> None:
-        box = self.query_one("#comment", Input)
-        box.display = True
-        self.call_after_refresh(box.focus)  # focused now, the "c" itself would land in the box
+        target = self.rating_target()
+        if target is None:
+            self.notify("select a track first", severity="warning")
+            return
 
-    @on(Input.Submitted, "#comment")
-    def comment_done(self, event: Input.Submitted) -> None:
-        self.pending_comment = event.value.strip()
-        self.close_input(event.input)
-        self.refresh_playing()
+        def keep(text: str | None) -> None:
+            self.pending_comment = text or ""
+            self.refresh_playing()
 
-    def close_input(self, box: Input) -> None:
-        box.value = "" if box.id == "comment" else box.value
-        box.display = box.id == "filter" and bool(box.value)
-        self.query_one("#tracks", DataTable).focus()
-
-    def key_escape(self) -> None:
-        """Esc leaves the comment or filter box."""
-        if isinstance(self.focused, Input) and self.focused.id in ("comment", "filter"):
-            self.close_input(self.focused)
+        self.push_screen(CommentBox(target.title), keep)
 
     def action_undo(self) -> None:
         """Withdraw the last rating (an undo without a fix parameter)."""
-        if self.last_rated:
-            self.write_event(self.last_rated["track_path"], "undo", {"refers_to": self.last_rated["id"]})
-            self.last_rated = None
+        if not self.last_rated:
+            self.notify("no rating to withdraw", severity="warning", timeout=2)
+            return
+        self.write_event(self.last_rated["track_path"], "undo", {"refers_to": self.last_rated["id"]})
+        self.last_rated = None
 
     def action_fix(self, event: str) -> None:
         """Accept, reject or undo the mastering applied to the last rated track."""
-        if self.last_rated:
-            path = self.last_rated["track_path"]
-            fields = {"refers_to": self.last_rated["id"], "fix": {"parameter": feedback.WHOLE_FIX}}
-            self.write_event(path, event, fields)
-
-    def action_filter(self) -> None:
-        self.action_panel("library")
-        box = self.query_one("#filter", Input)
-        box.display = True
-        self.call_after_refresh(box.focus)
-
-    @on(Input.Changed, "#filter")
-    def filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(LibraryPanel).show(self.rows, event.value)
-
-    @on(Input.Submitted, "#filter")
-    def filter_done(self, event: Input.Submitted) -> None:
-        self.close_input(event.input)
-
-    @on(Input.Submitted, "#sql")
-    def sql_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.run_sql(event.value)
-
-    def _selected_version(self) -> str | None:
-        table = self.query_one("#versions", DataTable)
-        if self.query_one(TabbedContent).active != "profiles" or table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def action_mark(self) -> None:
-        """Keep the selected version as the left side of the next diff."""
-        self.marked = self._selected_version()
-        if self.marked:
-            self.notify(f"{self.marked} marked: select another version and press d", timeout=4)
-
-    def action_diff(self) -> None:
-        ref = self._selected_version()
-        if ref:
-            self.diff_versions(ref, self.marked if self.marked != ref else None)
-
-    def action_rollback(self) -> None:
-        ref = self._selected_version()
-        if ref:
-            self.rollback_to(ref)
+        if not self.last_rated:
+            self.notify("rate a track first: y/x/z answer its mastering", severity="warning", timeout=2)
+            return
+        fields = {"refers_to": self.last_rated["id"], "fix": {"parameter": feedback.WHOLE_FIX}}
+        self.write_event(self.last_rated["track_path"], event, fields)
 
     def action_undo_degradation(self) -> None:
-        """One key back to the version that was rated better."""
-        if self.degraded:
-            warning = self.degraded.pop(0)
-            self.rollback_to(f"{warning.kind}@{warning.parent}")
+        """One key back to the version that was rated better (after a confirmation)."""
+        if not self.degraded:
+            self.notify("no profile change is rated worse", timeout=2)
+            return
+        warning = self.degraded[0]
+        ref = f"{warning.kind}@{warning.parent}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.degraded.remove(warning)
+                self.panel(ProfilesPanel).rollback(ref)
+
+        self.push_screen(Confirm(f"Roll {warning.kind} back to {warning.parent}?"), answered)
+
+    # --- help ------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.notify(
-            "F1–F6 panels · enter play · space pause · ←/→ seek · n/p next/prev · a A/B · 1–5 rate · "
-            "c comment · u withdraw rating · y/x/z accept/reject/undo fix · / filter · m mark, d diff · r rollback · "
-            "R undo a profile change rated worse · q quit",
-            timeout=10,
-        )
+        here, everywhere, seen = [], [], set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or (active.node, binding.action) in seen:
+                continue
+            seen.add((active.node, binding.action))
+            keys = ", ".join(self.get_key_display(b) for b in self._bindings_for(active.node, binding.action))
+            (everywhere if active.node is self else here).append((keys or key, binding.description))
+        tabs = self.query_one(TabbedContent)
+        self.push_screen(Help(here, everywhere, str(tabs.get_tab(tabs.active).label)))
+
+    def _bindings_for(self, node, action: str) -> list[Binding]:
+        return [b for _, b in node._bindings if b.action == action]
+
+    # --- the status line -------------------------------------------------------------------------
 
     _shown: tuple = ()
 
     def refresh_playing(self) -> None:
-        """4 Hz: redraw the playing panel and status line only when something changed."""
-        status = self.player.status() if self.player else None
-        shown = (vars(status) if status else None, self.last_rated, self.pending_comment, self.audio_message)
-        if shown == self._shown:
-            return
+        """4 Hz: redraw the Playing panel and the status line only when something changed."""
         try:
-            panel, status_line = self.query_one(NowPlayingPanel), self.query_one("#status", Static)
+            library, playing = self.panel(LibraryPanel), self.panel(PlayingPanel)
+            status_line = self.query_one("#status", Static)
         except NoMatches:  # a tick while the app closes and its widgets go away
             return
+        status = self.player.status() if self.player else None
+        target = self.rating_target()
+        selected = library.selected()
+        shown = (vars(status) if status else None, self.last_rated, self.pending_comment, self.audio_message,
+                 target, selected and selected.get("error"))  # fmt: skip
+        if shown == self._shown:
+            return
         self._shown = shown
-        panel.show(status, self.last_rated, self.pending_comment)
-        line = self.audio_message
-        if status and status.path:
-            line = f"{status.state} {status.path.name}"
-        status_line.update(line)
+        title = self.title_of(status.path) if status and status.path else ""
+        playing.show(status, title, self.last_rated, self.pending_comment)
+        status_line.update(self._status_text(status, target, selected))
+
+    def _status_text(self, status, target: Target | None, selected: dict | None) -> str:
+        parts = []
+        if status and status.path and status.state != "stopped":
+            parts.append(f"{'▶' if status.state == 'playing' else '❚❚'} {safe(self.title_of(status.path))}")
+        elif self.audio_message:
+            parts.append(safe(self.audio_message))
+        if selected and selected.get("error") and not (target and target.playing):
+            parts.append(f"[red]✗ {safe(selected['error'])}[/red]")
+        if target:
+            comment = " (with comment)" if self.pending_comment else ""
+            parts.append(f"rates → [b]{safe(target.title)}[/b] · {target.heard}{comment}")
+        return "  ·  ".join(parts)
 
     async def on_unmount(self) -> None:
         if self.player:
             self.player.close()
 
+    def _handle_exception(self, error: Exception) -> None:
+        """A crash: keep the traceback in the home (the terminal is being restored) and exit 1."""
+        crash = self.home / "crash.log"
+        try:
+            with open(crash, "a", encoding="utf-8") as handle:
+                handle.write(f"--- {datetime.now(UTC).isoformat()}\n")
+                handle.writelines(traceback.format_exception(error))
+            self.crash_log = crash
+        except OSError:
+            self.crash_log = None
+        super()._handle_exception(error)
 
-def run(home: Path, audio: bool = True) -> None:
-    """Run the app; a hang-up (SSH gone) exits cleanly — every rating is already on disk."""
+
+def run(home: Path, audio: bool = True) -> int:
+    """Run the app; a hang-up (SSH gone) or SIGTERM exits cleanly and restores the terminal —
+    every rating is already on disk. Returns the exit code (1 after a crash)."""
+    import sys
+
     app = AuralisApp(home, audio)
-    signal.signal(signal.SIGHUP, lambda *_: app.exit())
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.exit())
     app.run()
+    if app.return_code:
+        where = getattr(app, "crash_log", None) or "the output above"
+        print(f"auralis: the app stopped on an error; the traceback is in {where}", file=sys.stderr)
+    return app.return_code or 0

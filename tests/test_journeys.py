@@ -1,0 +1,196 @@
+"""Journeys: the installed ``auralis`` in a real terminal (tmux), real key presses, and the JSONL
+line each rating writes. These are the checks a listener would make; Pilot tests alone once
+missed keys leaking from the SQL box into rating actions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from auralis_tui import feedback
+
+from terminal import AURALIS, Log, Terminal
+
+#: Text only the given panel shows (panels that aren't on screen aren't drawn).
+MARKERS = {
+    "F1": "Iron Tide",
+    "F2": "Nothing playing",
+    "F3": "ratings, average",
+    "F4": "Mastered vs original",
+    "F5": "Reason",
+    "F6": "Views: tracks",
+}
+
+
+@pytest.fixture
+def app(home, request):
+    """The app on a copy of the demo home, without sound."""
+    size = getattr(request, "param", (80, 24))
+    terminal = Terminal(f"{AURALIS} --home {home} --no-audio", size)
+    terminal.wait_for("Iron Tide", "rates →")
+    yield terminal
+    terminal.close()
+
+
+@pytest.fixture
+def sound_app(home, sink):
+    """The app with sound: PortAudio plays into the ALSA file sink of DESIGN §6."""
+    terminal = Terminal(f"{AURALIS} --home {home}", env={"HOME": str(sink)})
+    terminal.wait_for("Iron Tide", "rates →")
+    yield terminal
+    terminal.close()
+
+
+@pytest.mark.parametrize("app", [(80, 24), (120, 40)], ids=["80x24", "120x40"], indirect=True)
+def test_the_sql_box_owns_every_key_typed_into_it(app, home):
+    log = Log(home)
+    app.keys("F6")
+    app.wait_for("Views: tracks")
+    # every rating key, a space, and the letters of every single-key action, q (quit) included
+    app.type("select 1 as one, 2, 3, 4, 5 as five -- a c u y x z n p q m d r g G j k")
+    app.wait_for("-- a c u y x z")
+    app.keys("Enter")
+    shown = app.wait_for("1 row(s)", "five")
+    assert "one" in shown
+    assert log.new() == [] and app.alive()  # no rating, no quit, no pause: the box took them all
+
+
+def test_f_keys_switch_from_every_panel_to_every_other(app):
+    for start in MARKERS:
+        for target in MARKERS:
+            if target == start:
+                continue
+            app.keys(start)
+            app.wait_for(MARKERS[start])
+            app.keys(target)
+            app.wait_for(MARKERS[target])
+    app.keys("F2", "F5", "F1", "F3", "F6", "F4")  # as fast as tmux types them: the last one wins
+    app.wait_for(MARKERS["F4"])
+    app.keys("F3", "F1")
+    app.wait_for(MARKERS["F1"])
+
+
+def test_library_columns_fit_the_terminal(home):
+    narrow = Terminal(f"{AURALIS} --home {home} --no-audio", (80, 24))
+    wide = Terminal(f"{AURALIS} --home {home} --no-audio", (120, 40))
+    try:
+        at_80 = narrow.wait_for("Iron Tide", "rates →")
+        at_120 = wide.wait_for("Iron Tide", "rates →")
+    finally:
+        narrow.close()
+        wide.close()
+    header_80 = next(line for line in at_80.splitlines() if "Title" in line)
+    assert all(name in header_80 for name in ("Title", "Time", "Rated")) and "Album" not in header_80
+    header_120 = next(line for line in at_120.splitlines() if "Title" in line)
+    assert all(name in header_120 for name in ("Title", "Artist", "Album", "Time", "Type", "Conf", "Rated"))
+    assert "Gramophone Waltz" in at_80 and "Paper Boats" in at_80  # nothing cut at 80x24
+
+
+def test_rating_keys_rate_the_selected_row_when_nothing_plays(app, home):
+    log = Log(home)
+    app.keys("Down", "Down")
+    app.wait_for("rates → Encore Tape · mastered")
+    app.keys("4")
+    (line,) = log.wait_for_new(app, 1)
+    assert (line["event"], line["rating"], line["heard"]) == ("rating", 4, "mastered")
+    assert line["track_path"].endswith("Encore Tape.flac")
+    app.keys("u")
+    undo = log.wait_for_new(app, 2)[-1]
+    assert (undo["event"], undo["refers_to"]) == ("undo", line["id"])
+    app.keys("u")
+    app.wait_for("no rating to withdraw")
+    assert len(log.new()) == 2
+
+
+def test_comment_on_playing_returns_there_and_rates_the_track_heard(sound_app, home, sink):
+    """Play, pause, move the Library cursor elsewhere, comment on Playing: the comment and the
+    rating land on the track that plays, and `a` makes the next rating one of the original."""
+    app, log = sound_app, Log(home)
+    app.keys("Down", "Down", "Down", "Down", "Down")  # Glass Horizon
+    app.wait_for("rates → Glass Horizon")
+    app.keys("Enter")
+    app.wait_for("▶ ")  # the unpaced sink plays the list in seconds: pause it while it plays
+    app.keys("Space")
+    shown = app.wait_for("❚❚ ")
+    playing = shown.split("❚❚ ", 1)[1].split("  ·")[0].strip()  # the unpaced sink may have moved on
+    app.keys("Up", "Up", "Up")
+    app.wait_for(f"rates → {playing} · mastered")  # still the paused track, not the cursor's row
+    app.keys("Right")
+    app.wait_for("❚❚ ")  # seeking keeps the pause
+    app.keys("F2")
+    app.wait_for("A/B: B mastered")
+    app.keys("-")
+    app.wait_for("volume 95%")
+    app.keys("c")
+    app.wait_for(f"Comment on {playing}")
+    app.type("sounds thin")
+    app.keys("Enter")
+    app.wait_for("comment ready: “sounds thin”", "A/B: B mastered")  # back on Playing
+    app.keys("3")
+    (line,) = log.wait_for_new(app, 1)
+    assert (line["rating"], line["comment"], line["heard"]) == (3, "sounds thin", "mastered")
+    assert line["track"].endswith(f"{playing}.flac")
+    assert line["parameters_applied"]["bass_db"] is not None and line["profile"]["version"]
+    app.keys("a")
+    app.wait_for("A/B: A original", f"rates → {playing} · original")
+    app.keys("5")
+    original = log.wait_for_new(app, 2)[-1]
+    assert (original["rating"], original["heard"], original["comment"]) == (5, "original", "")
+    assert original["track_path"] == line["track_path"]
+    assert (sink / "out.raw").stat().st_size > 0  # sound reached the device
+
+
+def test_patterns_ask_before_changing_the_personal_layer(app, home):
+    from auralis_tui import personal
+
+    app.keys("F3")
+    app.wait_for("ratings, average", "Apply")  # the table has rows and its key is on the footer
+    app.keys("Enter")
+    app.wait_for("Apply to your personal layer for")
+    app.keys("n")
+    app.wait_for("ratings, average")
+    assert personal.current(home) is None or not personal.current(home).adjust
+    app.keys("Enter")
+    app.wait_for("Apply to your personal layer for")
+    app.keys("y")
+    app.wait_for("personal layer")
+    app.wait_until(lambda: personal.current(home) and personal.current(home).adjust, "a personal layer version")
+
+
+def test_help_lists_the_focused_panels_keys(app):
+    app.keys("F5")
+    app.wait_for("Reason")
+    app.keys("?")
+    shown = app.wait_for("On Profiles")
+    assert "Diff" in shown and "Roll back" in shown
+    app.keys("Escape")
+    app.wait_until(lambda: "On Profiles" not in app.screen(), "the help closes")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_hangup_and_sigterm_end_the_app_cleanly(home, sig):
+    """The SSH connection drops (SIGHUP) or the system stops the app (SIGTERM): exit 0, the
+    terminal back in cooked mode on the main screen, and the rating already on disk."""
+    log = Log(home)
+    status = home / "after.txt"
+    shell = f"{AURALIS} --home {home} --no-audio; echo $? > {status}; stty -a >> {status}; sleep 600"
+    terminal = Terminal(f"sh -c '{shell}'", env={"NO_COLOR": "1"})
+    try:
+        terminal.wait_for("Iron Tide", "rates →")
+        terminal.keys("3")
+        log.wait_for_new(terminal, 1)
+        children = subprocess.run(["pgrep", "-P", str(terminal.pid())], capture_output=True, text=True).stdout
+        os.kill(int(children.split()[0]), sig)
+        terminal.wait_until(lambda: status.exists() and "echo" in status.read_text(), f"the app ends on {sig.name}")
+        code, settings = status.read_text().split("\n", 1)
+        assert code.strip() == "0"
+        assert " echo " in f" {settings} " and " icanon " in f" {settings} "  # the terminal is cooked again
+        alternate = subprocess.run(["tmux", "display", "-p", "-t", terminal.session, "#{alternate_on}"],
+                                   capture_output=True, text=True).stdout.strip()  # fmt: skip
+        assert alternate == "0"
+    finally:
+        terminal.close()
+    assert feedback.log_path(home).read_bytes().endswith(b"\n") and log.new()[-1]["rating"] == 3
