@@ -241,3 +241,27 @@ def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink
         first.close()
         if second:
             second.close()
+
+
+def test_library_keys_fill_the_queue_and_the_queue_panel_edits_it(app, home, sink):
+    """e adds the selected track to the server's queue, E puts it next; on Queue, d removes and
+    J moves: what the panel shows is what `auralis queue` lists."""
+    served = Served(home, sink)
+    titles = lambda: [item["title"] for item in served.json("queue")["items"]]  # noqa: E731
+    app.keys("e")  # Iron Tide, the first row
+    app.wait_for("queued: Iron Tide")
+    app.keys("Down", "e", "Down", "E")  # Cinder March at the end; Encore Tape next (nothing plays: at the end too)
+    app.wait_until(lambda: titles() == ["Iron Tide", "Cinder March", "Encore Tape"], "three queued tracks")
+    app.keys("F7")
+    app.wait_until(lambda: queue_rows(app) == ["1 Iron Tide", "2 Cinder March", "3 Encore Tape"], "the Queue panel")
+    app.keys("J")  # Iron Tide moves down one
+    app.wait_until(lambda: titles() == ["Cinder March", "Iron Tide", "Encore Tape"], "Iron Tide moved down")
+    app.wait_until(lambda: queue_rows(app) == ["1 Cinder March", "2 Iron Tide", "3 Encore Tape"], "the panel")
+    app.keys("Down", "d")  # the cursor followed Iron Tide to row 2: Encore Tape is below it
+    app.wait_until(lambda: titles() == ["Cinder March", "Iron Tide"], "Encore Tape removed")
+    app.wait_until(lambda: queue_rows(app) == ["1 Cinder March", "2 Iron Tide"], "the panel without it")
+
+
+def queue_rows(app: Terminal) -> list[str]:
+    """The Queue panel's rows as "position title"."""
+    return [" ".join(line.split()) for line in app.screen().splitlines() if line.strip()[:1].isdigit()]

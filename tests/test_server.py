@@ -262,3 +262,11 @@ def test_play_n_starts_there_and_consume_drops_what_has_played(served):
     now = served.wait_status(lambda s: s["queue_length"] == 11, "track 11 consumed")
     assert (now["pos"], now["title"]) == (10, "Midnight Wire")
     assert "Gramophone Waltz" not in [item["title"] for item in served.json("queue")["items"]]
+
+
+def test_a_server_without_sound_still_queues_and_rates(served):
+    status = json.loads(served.cli("--no-audio", "status", "--json").stdout)  # starts one without a device
+    assert (status["audio"], status["message"]) == (False, "sound off (--no-audio)")
+    assert served.json("queue", "add", "--query", ALL)["queue_length"] == 12
+    refused = served.cli("play", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == "auralis: sound off (--no-audio)"

@@ -119,9 +119,8 @@ def _dial(path: Path) -> socket.socket:
 def spawn(home: Path, audio: bool = True) -> subprocess.Popen:
     """Start ``auralis serve --foreground`` detached from this terminal: its own session (no
     hang-up reaches it), stdin from /dev/null, output appended to ``server.log``."""
-    command = [sys.executable, "-m", "auralis_tui", "--home", str(home), "serve", "--foreground"]
-    if not audio:
-        command.append("--no-audio")
+    sound = [] if audio else ["--no-audio"]
+    command = [sys.executable, "-m", "auralis_tui", "--home", str(home), *sound, "serve", "--foreground"]
     with open(log_path(home), "ab") as log:
         return subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True

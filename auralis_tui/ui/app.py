@@ -37,6 +37,7 @@ from .screens import CommentBox, Confirm, Help
 
 VOLUME_STEP = 0.05
 OPENING = "opening the audio device…"
+CONNECTING = "connecting to the music server…"
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,8 @@ class AuralisApp(App):
         self.treatments = Treatments(home)
         self.last_rated: dict | None = None
         self.pending_comment = ""
-        self.pending_play: msg.PlayRequested | None = None
-        self.audio_message = OPENING if audio else "sound off (--no-audio)"
+        self.pending: list = []  # play and queue requests made while the player opens: done once it is
+        self.audio_message = CONNECTING if server else OPENING if audio else "sound off (--no-audio)"
         self.insights_stale = False
         self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
         self._started = False
@@ -277,23 +278,29 @@ class AuralisApp(App):
         self.player, self.audio_message = message.player, ""
         if self.remote:
             self.load_queue()
-        if self.pending_play:  # enter was pressed while the device was opening
-            self._play(self.pending_play)
+        pending, self.pending = self.pending, []
+        for request in pending:  # enter or e was pressed while the player was opening
+            self.post_message(request)
 
     @on(msg.AudioOff)
     def _audio_off(self, message: msg.AudioOff) -> None:
         self.audio_message = message.reason
-        self.pending_play = None
+        self.pending = []
+
+    def _not_ready(self, message) -> bool:
+        """No player yet: keep ``message`` for when it opens, or say why there is none."""
+        if self.player is not None:
+            return False
+        if self.audio_message in (OPENING, CONNECTING):
+            self.pending.append(message)
+        else:
+            self.notify(self.audio_message or "no sound", severity="warning")
+        return True
 
     @on(msg.PlayRequested)
     def _play(self, message: msg.PlayRequested) -> None:
-        if self.player is None:
-            if self.want_audio and self.audio_message == OPENING:
-                self.pending_play = message  # played as soon as the device is open
-            else:
-                self.notify(self.audio_message or "no sound", severity="warning")
+        if self._not_ready(message):
             return
-        self.pending_play = None
         self.player.load(message.paths)
         self.player.play(message.index)
 
@@ -309,7 +316,8 @@ class AuralisApp(App):
         elif message.name == "error":
             self.notify(safe(message.data), severity="warning", timeout=4)
         elif message.name == "closed" and self.is_running:
-            self.player, self.audio_message = None, "the server stopped; reconnecting…"
+            self.player, self.audio_message = None, CONNECTING
+            self.notify("the music server stopped; starting it again", severity="warning", timeout=3)
             self.set_timer(1.0, self.open_player)
 
     @on(msg.QueueLoaded)
@@ -318,6 +326,8 @@ class AuralisApp(App):
 
     @on(msg.QueueRequested)
     def _enqueue(self, message: msg.QueueRequested) -> None:
+        if self.use_server and self._not_ready(message):
+            return
         if not self.remote:
             self.notify("the queue lives in the music server (`auralis` opens it)", severity="warning")
             return

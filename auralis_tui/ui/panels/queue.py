@@ -28,6 +28,8 @@ class QueueTable(Table):
     def action_edit(self, action: str) -> None:
         if self.row_count:
             self.post_message(QueueAction(action, int(self.selected_key()), self.cursor_row))
+            if action in ("up", "down"):  # the cursor goes with the item
+                self.action_cursor_up() if action == "up" else self.action_cursor_down()
 
 
 class QueuePanel(Vertical):
