@@ -40,3 +40,12 @@ def tone_amplitude(x: np.ndarray, freq: float, rate: int) -> float:
     basis = np.stack([np.sin(2 * np.pi * freq * t), np.cos(2 * np.pi * freq * t)], axis=1)
     coefficients, *_ = np.linalg.lstsq(basis, np.asarray(x, np.float64), rcond=None)
     return float(np.hypot(*coefficients))
+
+
+def grid_envelope(x: np.ndarray, factor: int) -> np.ndarray:
+    """Per sample n: the largest |value| of the band-limited signal on the ``factor`` grid from
+    n to n+1 (exclusive), by FFT interpolation of the whole signal with zero guards."""
+    padded = np.concatenate([np.zeros(_GUARD), np.asarray(x, np.float64), np.zeros(_GUARD)])
+    fine = np.fft.irfft(np.fft.rfft(padded), factor * len(padded)) * factor
+    inner = fine[factor * _GUARD : factor * (_GUARD + len(x))]
+    return np.abs(inner).reshape(len(x), factor).max(axis=1)
