@@ -15,12 +15,13 @@ scipy is imported inside the functions that use it (``import engine.master`` sta
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import loudness
+from . import audio, loudness
 from .audio import to_stereo
 from .model import MasterParams
 
@@ -376,3 +377,31 @@ def _output_true_peak(out, envelope, gain, curve, exact_from, rate) -> float:
         measured = true_peak_envelope(out[lo:hi], rate, peak)[start - lo : stop - lo]
         peak = max(peak, float(measured.max(initial=0.0)))
     return loudness.amplitude_to_db(peak)
+
+
+LOSSY_SUFFIXES = (".ogg", ".opus", ".mp3")
+CODEC_PASSES = 4  # encode → decode → measure rounds before giving up on a lossy file
+
+
+def write_render(path: str | Path, out: np.ndarray, rate: int, report: MasterReport) -> MasterReport:
+    """Write a render; returns the report of what the file holds.
+
+    PCM files (24-bit) hold the render itself. A lossy codec reshapes the waveform (its
+    filter bank and quantisation can lift peaks above the PCM it was given: +0.2 dB seen on
+    Opus at the −1 dBTP aim), so a lossy file is decoded and measured as a player would play
+    it, and re-encoded quieter by the overshoot until it holds the ceiling.
+    """
+    audio.write(path, out, rate)
+    if Path(path).suffix.lower() not in LOSSY_SUFFIXES:
+        return report
+    ceiling = report.parameters["ceiling_dbtp"]
+    trim_db = 0.0
+    for attempt in range(CODEC_PASSES):
+        decoded = audio.decode(path)
+        peak = loudness.true_peak(decoded.samples, decoded.rate)
+        if peak <= ceiling or attempt == CODEC_PASSES - 1:
+            break
+        trim_db += ceiling - SAFETY_DB - peak
+        audio.write(path, out * np.float32(10.0 ** (trim_db / 20.0)), rate)
+    trimmed = {"lufs_out": report.lufs_out + trim_db, "gain_db": report.gain_db + trim_db}
+    return replace(report, true_peak_out_dbtp=peak, **trimmed)

@@ -10,7 +10,7 @@ import pytest
 from scipy import signal
 
 from auralis_tui.synth import CHARACTERS, render
-from engine import loudness
+from engine import audio, loudness
 from engine.master import (
     SAFETY_DB,
     LimiterTiming,
@@ -20,6 +20,7 @@ from engine.master import (
     limiter_gain,
     master,
     steady_state,
+    write_render,
 )
 from engine.model import MasterParams, load_profiles
 
@@ -245,3 +246,20 @@ def test_limiter_on_silence_and_denormals_warns_nothing():
         warnings.simplefilter("error")
         gain = limiter_gain(envelope, 1.0, 0.9, LimiterTiming.at(44100))
     np.testing.assert_array_equal(gain, 1.0)
+
+
+@pytest.mark.parametrize("suffix", [".opus", ".mp3"])
+def test_a_lossy_render_holds_the_ceiling_as_decoded(tmp_path, suffix):
+    # The codec lifts peaks above the PCM it is given; the file, decoded as a player would,
+    # must still hold the ceiling, and the report must state what the file holds.
+    rate = 48000
+    x = render(CHARACTERS["studio_hd_bright"], 4.0, rate, seed=3)
+    out, report = master(x, rate, MasterParams(target_lufs=-8.0, ceiling_dbtp=-1.0, treble_db=3.0))
+    plain = tmp_path / f"plain{suffix}"
+    audio.write(plain, out, rate)
+    assert true_peak_16x_dbtp(audio.decode(plain).samples) > -1.0  # the codec alone goes over
+    written = write_render(tmp_path / f"out{suffix}", out, rate, report)
+    decoded = audio.decode(tmp_path / f"out{suffix}").samples
+    assert true_peak_16x_dbtp(decoded) <= -1.0
+    assert written.true_peak_out_dbtp == pytest.approx(true_peak_16x_dbtp(decoded), abs=0.15)
+    assert written.lufs_out == pytest.approx(loudness.playback_loudness(decoded, rate), abs=0.2)
