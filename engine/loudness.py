@@ -191,11 +191,11 @@ def _as_2d(samples: np.ndarray) -> np.ndarray:
 
 # --- true peak ---------------------------------------------------------------------------
 
-TAPS_PER_PHASE = 64  # the half-sample interpolator (stage 1)
+TAPS_PER_PHASE = 128  # the half-sample interpolator (stage 1)
 SHORT_TAPS = 16  # the interpolator on the 2× signal (stage 2)
 _KAISER_BETA = 8.0
 OVERSAMPLED_RATE = 352800  # 8× at 44.1 kHz, 16× at 22.05 kHz
-#: Input samples on each side of ``n`` that shape the envelope at ``n`` (35 before, 36 after).
+#: Input samples on each side of ``n`` that shape the envelope at ``n`` (67 before, 68 after).
 INTERPOLATION_REACH = TAPS_PER_PHASE // 2 + SHORT_TAPS // 4
 _CHUNK = 8192  # samples per matrix product
 
@@ -218,9 +218,11 @@ def interpolation_phases(factor: int, taps: int = TAPS_PER_PHASE) -> np.ndarray:
     Column ``p`` holds the taps that compute the band-limited value at ``n + p/factor`` from
     ``x[n−taps/2+1] … x[n+taps/2]``: a sinc at the original Nyquist under a Kaiser window
     (β = 8) spanning ±taps/2 samples, each phase normalised to unity DC gain (phase 0 returns
-    ``x[n]`` exactly). With 64 taps every phase is within 0.002 dB (complex error < 1.5·10⁻⁴)
-    of the ideal fractional delay up to 0.45·fs and −0.2 dB at 0.47·fs; with 16 taps the error
-    is < 7·10⁻⁵ up to 0.225·fs — the band a 2× signal occupies.
+    ``x[n]`` exactly). With 128 taps the half-sample phase is within 2·10⁻⁴ (complex error,
+    0.002 dB) of the ideal delay up to 0.48·fs, −1.4 dB at 0.49·fs; with 16 taps the error is
+    < 10⁻⁴ up to 0.24·fs — the band a 2× signal occupies. (64 taps were −0.19 dB at 0.47·fs
+    and −1.4 dB at 0.48·fs: a hard-limited 22.05 kHz master, whose limiter spreads energy up
+    to Nyquist, read 0.2 dB low against a brick-wall 16× reference, 0.015 dB over the ceiling.)
     """
     half = taps // 2
     offsets = (half - 1) - np.arange(taps)[:, None] + np.arange(factor)[None, :] / factor
@@ -235,10 +237,10 @@ def true_peak_envelope(channel: np.ndarray, factor: int, threshold: float = 0.0)
     """Per-sample magnitude of the oversampled signal: the max of |x[n]| and the interpolated
     values on the ``factor`` grid between x[n] and x[n+1]. Samples outside the signal are zero.
 
-    Two stages, 2.8× less work than one 64-tap polyphase pass at 8× and as exact: the
-    half-sample points come from the 64-tap interpolator (flat to 0.45·fs); the 2× signal then
-    occupies only 0.225 of its rate, so 16 taps interpolate it to the full grid (combined
-    error < 2·10⁻⁴, 0.002 dB): one float32 ``np.convolve``, then one small matrix product.
+    Two stages, less work than one polyphase pass at 8× and as exact: the half-sample points
+    come from the 128-tap interpolator (flat to 0.48·fs); the 2× signal then occupies only
+    0.24 of its rate, so 16 taps interpolate it to the full grid (combined error < 3·10⁻⁴):
+    one float32 ``np.convolve``, then one small matrix product.
 
     Only stretches that can reach ``threshold`` are interpolated: an interpolated value is at
     most ``Σ|h|`` (of the combined filter) times the largest sample in its window, so quieter
@@ -303,10 +305,10 @@ def _gain_bound(factor: int) -> float:
     return max(1.0, float(_between_samples(impulse, factor).sum()))
 
 
-def _loud_runs(magnitude: np.ndarray, level: float, block: int = 64, bridge: int = 32) -> list[tuple[int, int]]:
+def _loud_runs(magnitude: np.ndarray, level: float, block: int = 128, bridge: int = 16) -> list[tuple[int, int]]:
     """Sample ranges covering every block whose peak reaches ``level``, plus its neighbours.
 
-    A block of 64 samples is wider than the ±36-sample interpolation reach, so every window
+    A block of 128 samples is wider than the ±68-sample interpolation reach, so every window
     holding a sample ≥ ``level`` lies inside a returned range. Gaps of up to ``bridge`` blocks
     are interpolated too: one call per run costs more than 2,000 extra samples.
     """
