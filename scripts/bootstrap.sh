@@ -5,18 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { echo "bootstrap: $*" >&2; }
 
-python=""
-for candidate in python3 python3.13 python3.12 python3.11; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python=$candidate
-    break
-  fi
-done
-if [ -z "$python" ]; then
-  echo "auralis: Python 3.11 or newer is required: sudo apt-get install python3 python3-venv" >&2
-  exit 1
-fi
+source scripts/python.sh  # sets $python
 
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libportaudio\.so\.2' || missing+=(libportaudio2)
@@ -42,4 +31,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
+fi
+
+# The test suite runs the engine on a small real-music subset (Debian's lincity-ng-data, cached
+# outside the repository). Fetch it now; if that fails the real-music tests fail with the reason.
+if ! .venv/bin/python scripts/realmusic.py --subset; then
+  say "warning: the real-music subset could not be fetched; tests/test_realmusic.py will fail"
 fi
