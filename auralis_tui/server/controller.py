@@ -355,7 +355,7 @@ class Controller:
         fields = {"comment": feedback.cap_comment(optional(args, "comment", text) or "")[0]}
         if event == "rating":
             fields |= {"rating": integer(args, "rating"),
-                       "heard": optional(args, "heard", text) or (status.heard if playing else "mastered")}  # fmt: skip
+                       "heard": optional(args, "heard", text) or (status.heard if state else "mastered")}  # fmt: skip
         if args.get("refers_to") is not None:
             fields["refers_to"] = text(args, "refers_to", limit=64)
         if isinstance(args.get("fix"), dict):
