@@ -16,9 +16,6 @@ from pathlib import Path
 
 from engine.errors import ProfileError
 
-from . import profiles
-from .versioned import write_atomic
-
 VARIANTS = ("control", "treatment")
 SUCCESS_RATING = 4  # Thompson sampling counts a rating of 4 or 5 as a success
 ALPHA = 0.05
@@ -57,6 +54,8 @@ def _path(home: Path, name: str) -> Path:
 
 def _save(home: Path, test: Test) -> None:
     _folder(home).mkdir(parents=True, exist_ok=True)
+    from .versioned import write_atomic
+
     write_atomic(_path(home, test.name), json.dumps(asdict(test), indent=1) + "\n")
 
 
@@ -79,6 +78,8 @@ def start(
     min_samples: int = 50,
 ) -> Test:  # fmt: skip
     """Begin a test between two existing versions of one profile."""
+    from . import profiles  # here, not at the top: `auralis` offers BANDITS without loading profiles
+
     if _path(home, name).exists():
         raise ProfileError(f"an A/B test named '{name}' already exists")
     (kind_a, ver_a), (kind_b, ver_b) = profiles.parse_ref(control), profiles.parse_ref(treatment)
@@ -106,7 +107,7 @@ def blind_state(home: Path, state, rng: random.Random | None = None):
     test recorded, so the rating counts for that variant."""
     from dataclasses import replace
 
-    from . import personal
+    from . import personal, profiles
 
     test = running_for(home, state.type)
     if test is None:
@@ -259,6 +260,8 @@ def results(home: Path, test: Test) -> Results:
 
 def stop(home: Path, name: str, adopt: bool = False) -> tuple[Test, Results, str | None]:
     """End a test; with ``adopt`` the treatment becomes the current version (as a new version)."""
+    from . import profiles
+
     test = load(home, name)
     if test.stopped:
         raise ProfileError(f"A/B test '{name}' already stopped on {test.stopped}")

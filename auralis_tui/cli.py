@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 
 from . import __version__
 from .commands import register_all
-from .commands.app import run_app
 from .formats import printable
 
 #: The errors a user can fix (module, class): one line on stderr, exit 1. They are looked up only in
@@ -61,7 +60,19 @@ def keep_python_stderr_apart() -> None:
     sys.stderr = sys.__stderr__ = os.fdopen(os.dup(2), "w", buffering=1, encoding=encoding, errors=errors)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command in ``argv``: its first word that is neither a top-level option nor ``--home``'s value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for ``argv``: its command's group only, or every command when it names none."""
     parser = argparse.ArgumentParser(
         prog="auralis",
         description="Listen to your library on a headless box, rate with single keys, and let the "
@@ -70,15 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"auralis {__version__}")
     parser.add_argument("--home", metavar="DIR", help="data directory (default: $AURALIS_HOME or the user data dir)")
     parser.add_argument("--no-audio", action="store_true", help="open the app without sound (rating still works)")
-    register_all(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    register_all(parser.add_subparsers(dest="command", metavar="COMMAND"), command_word(argv))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     keep_python_stderr_apart()
     _say_warnings()
-    run: Callable[[argparse.Namespace], int] = getattr(args, "run", run_app)
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:  # no command: open the app
+        from .commands.app import run_app as run
     try:
         return run(args)
     except BrokenPipeError:  # e.g. `auralis profiles show x | head`

@@ -6,6 +6,7 @@ Pure text analysis: no I/O, no audio, no database.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -97,7 +98,11 @@ def _key_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{'|'.join(map(_phrase_regex, ordered))})\b")
 
 
-_PATTERNS: dict[_Key, re.Pattern[str]] = {key: _key_pattern(phrases) for key, phrases in VOCABULARY.items()}
+@functools.cache
+def _patterns() -> dict[_Key, re.Pattern[str]]:
+    """The compiled vocabulary, built at the first comment read (a process that only reads the
+    database's mentions, like ``rate`` or ``analyze``, never pays for it)."""
+    return {key: _key_pattern(phrases) for key, phrases in VOCABULARY.items()}
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def _cancelled(clause: str, start: int, end: int) -> bool:
 
 def _clause_mentions(clause: str) -> list[Mention]:
     """Mentions in one clause; where matches overlap the longest one wins."""
-    candidates = [(m.start(), m.end(), key) for key, pattern in _PATTERNS.items() for m in pattern.finditer(clause)]
+    candidates = [(m.start(), m.end(), key) for key, pattern in _patterns().items() for m in pattern.finditer(clause)]
     chosen: list[tuple[int, int, _Key]] = []  # non-overlapping, ordered by start
     for start, end, key in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
         at = bisect.bisect(chosen, (start,))

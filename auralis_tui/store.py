@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+try:  # DuckDB's compiled core alone: the `duckdb` package's Python layer costs ~4x a bare interpreter start
+    import _duckdb as duckdb
+except ImportError:  # an older duckdb, without the top-level `_duckdb` module
+    import duckdb
 
-from . import confidence, feedback, patterns
+from . import feedback
 
 log = logging.getLogger("auralis")
 DB_NAME = "library.duckdb"
@@ -483,23 +486,19 @@ def sync_feedback(home: Path) -> int:
     computed once per distinct new comment.
     """
     with connect(home) as con:
-        state = con.execute("SELECT log_inode, log_offset, skipped, log_check FROM feedback_ingest").fetchone()
-        inode, offset, skipped, check = state or (None, 0, 0, None)
-        identity = feedback.log_identity(home)
-        if (
-            identity is None or identity[0] != inode or identity[1] < offset
-            or feedback.prefix_check(home, offset) != check  # rewritten in place
-        ):  # fmt: skip
+        stored = con.execute("SELECT log_inode, log_offset, skipped, log_check FROM feedback_ingest").fetchone()
+        inode, offset, skipped, check = stored or (None, 0, 0, None)
+        now_inode, size = feedback.log_identity(home) or (None, 0)
+        if now_inode != inode or size < offset or feedback.prefix_check(home, offset) != check:  # rewritten
             con.execute("DELETE FROM feedback_events")
             con.execute("DELETE FROM track_confidence")
             offset, skipped = 0, 0
-        if identity is not None and identity[1] > offset:
+        if size > offset:
             offset, skipped = _ingest_from(home, con, offset, skipped)
-        con.execute("DELETE FROM feedback_ingest")
-        con.execute(
-            "INSERT INTO feedback_ingest VALUES (?, ?, ?, ?)",
-            [identity and identity[0], offset, skipped, feedback.prefix_check(home, offset)],
-        )
+        state = (now_inode, offset, skipped, feedback.prefix_check(home, offset))
+        if state != stored:  # a log read before writes nothing (a write costs a checkpoint at detach)
+            con.execute("DELETE FROM feedback_ingest")
+            con.execute("INSERT INTO feedback_ingest VALUES (?, ?, ?, ?)", list(state))
     return skipped
 
 
@@ -567,6 +566,8 @@ def _fold_confidence(con, batch: int = 50_000) -> None:
     """Update ``track_confidence`` with the new rows (not yet indexed), in time order; a track's
     first event starts it at the detection confidence recorded then. Only those first events and
     the verdicts (``confidence.VERDICTS_SQL``) are read, in batches."""
+    from . import confidence
+
     con.execute(
         "SELECT n.track_path, n.type, n.event, n.rating, n.fix_parameter, n.heard, "
         "coalesce(c.confidence, n.confidence) "
@@ -596,12 +597,14 @@ def _index_mentions(con) -> None:
             "SELECT DISTINCT comment FROM feedback_events WHERE wants IS NULL AND trim(coalesce(comment, '')) <> ''"
         ).fetchall()
     ]
-    wants, phrases = [], []
-    for comment in comments:
-        found = patterns.distinct_mentions(comment)
-        wants.append(list(dict.fromkeys(patterns.key_label(m.parameter, m.direction) for m in found)))
-        phrases.append([f"{patterns.key_label(m.parameter, m.direction)}|{m.phrase}" for m in found])
     if comments:
+        from . import patterns  # compiles the vocabulary: only when there are new comments to read
+
+        wants, phrases = [], []
+        for comment in comments:
+            found = patterns.distinct_mentions(comment)
+            wants.append(list(dict.fromkeys(patterns.key_label(m.parameter, m.direction) for m in found)))
+            phrases.append([f"{patterns.key_label(m.parameter, m.direction)}|{m.phrase}" for m in found])
         con.execute(
             "UPDATE feedback_events SET wants = m.wants, phrases = m.phrases "
             "FROM (SELECT unnest(?) AS comment, unnest(?::VARCHAR[][]) AS wants, unnest(?::VARCHAR[][]) AS phrases) m "
@@ -631,6 +634,8 @@ def rating_tallies(
     if heard_under:
         where += " AND profile_version = ? AND personal_version IS NOT DISTINCT FROM ?"
         args = [*args, *heard_under]
+    from . import patterns
+
     low, unsure = patterns.LOW_RATING, patterns.LOW_CONFIDENCE
     with connect(home, read_only=True) as con:
         base = f"FROM mastered_ratings WHERE true {where}"
@@ -774,7 +779,8 @@ USER_SECONDS = 10.0  # a user query running longer is stopped
 
 
 def run_user_query(home: Path, sql: str, seconds: float = USER_SECONDS) -> QueryResult:
-    """Run one read-only SELECT over the library; anything else is refused with a reason.
+    """Run one read-only SELECT over the library and the whole feedback log (ingested first when it
+    has new lines); anything else is refused with a reason.
 
     Writes are impossible on a read-only connection; reading or writing other files, ATTACH,
     INSTALL and LOAD are disabled by turning off external access and locking the settings. A
@@ -839,18 +845,37 @@ def _bounded(con, sql: str, seconds: float) -> tuple[list[str], list[tuple]]:
 
 @contextmanager
 def _isolated(home: Path) -> Iterator:
-    """A read-only instance of its own, for settings that must not outlive one query."""
+    """A read-only instance of its own, for settings that must not outlive one query, on a database
+    holding the whole feedback log: when it is behind, the log is ingested first (a second instance)."""
     if os.fspath(home) in getattr(_OPEN, "by_home", {}):
         raise RuntimeError("user queries run outside other store blocks")
     path = home / DB_NAME
-    if not path.exists():
-        with connect(home):
-            pass
-    con = _retry_while_locked(path, BUSY_TIMEOUT_SECONDS, lambda: duckdb.connect(str(path), read_only=True))
+    con = _open_read_only(path) if path.exists() else None
+    if con is None or not _holds_the_log(con, home):
+        if con is not None:
+            con.close()
+        sync_feedback(home)
+        con = _open_read_only(path)
     try:
         yield con
     finally:
         con.close()
+
+
+def _open_read_only(path: Path):
+    return _retry_while_locked(path, BUSY_TIMEOUT_SECONDS, lambda: duckdb.connect(str(path), read_only=True))
+
+
+def _holds_the_log(con, home: Path) -> bool:
+    """Whether the database behind ``con`` has the current schema and every byte of the log (what
+    ``sync_feedback`` would find nothing to do for)."""
+    try:
+        (version,) = con.execute("SELECT max(version) FROM schema_info").fetchone()
+        stored = con.execute("SELECT log_inode, log_offset, log_check FROM feedback_ingest").fetchone()
+    except duckdb.Error:
+        return False
+    inode, size = feedback.log_identity(home) or (None, 0)
+    return version == SCHEMA_VERSION and stored == (inode, size, feedback.prefix_check(home, size))
 
 
 def _first_line(exc: Exception) -> str:

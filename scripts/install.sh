@@ -9,18 +9,7 @@ prefix=${1:-$HOME/.local}
 if command -v pipx >/dev/null 2>&1; then
   exec pipx install --force .
 fi
-python=""
-for candidate in python3 python3.13 python3.12 python3.11; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python=$candidate
-    break
-  fi
-done
-if [ -z "$python" ]; then
-  echo "auralis: Python 3.11 or newer is required: sudo apt-get install python3 python3-venv" >&2
-  exit 1
-fi
+source scripts/python.sh  # sets $python
 venv="$prefix/lib/auralis"
 "$python" -m venv --clear "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip

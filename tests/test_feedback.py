@@ -132,7 +132,10 @@ def test_ingest_is_incremental_and_follows_rewrites(tmp_path):
     size = feedback.log_path(tmp_path).stat().st_size
     with store.connect(tmp_path, read_only=True) as con:
         assert con.execute("SELECT log_offset FROM feedback_ingest").fetchone()[0] == size
-    store.sync_feedback(tmp_path)  # nothing new: no duplicates
+    database = tmp_path / store.DB_NAME
+    written = database.stat().st_mtime_ns
+    store.sync_feedback(tmp_path)  # nothing new: no duplicates, and no write (a write costs a checkpoint)
+    assert database.stat().st_mtime_ns == written
     feedback.append(tmp_path, event(4, when=start + timedelta(days=4)))
     store.sync_feedback(tmp_path)
     assert _ratings(tmp_path) == [1, 2, 3, 4]

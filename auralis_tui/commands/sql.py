@@ -25,11 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..formats import write
-    from ..store import USER_ROW_CAP, run_user_query, sync_feedback
+    from ..store import USER_ROW_CAP, run_user_query
 
-    data = home(args)
-    sync_feedback(data)
-    result = run_user_query(data, args.query)
+    result = run_user_query(home(args), args.query)  # over the feedback log as it is now
     write(result.columns, result.rows, args.format, sys.stdout)
     if result.truncated:
         print(f"auralis: only the first {USER_ROW_CAP} rows are shown; add LIMIT/OFFSET or aggregate", file=sys.stderr)
