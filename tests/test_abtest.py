@@ -126,14 +126,14 @@ def test_cli_status_json(home):
     assert bad.returncode == 2 and "required: NAME" in bad.stderr  # a usage error
 
 
-def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
+def test_ratings_in_the_app_record_the_blind_variant(demo_home, tmp_path):
     import asyncio
+    import shutil
 
-    from auralis_tui.demo import build_demo
     from auralis_tui.ui.app import AuralisApp
 
     home = tmp_path / "demo"
-    build_demo(home)
+    shutil.copytree(demo_home, home, symlinks=True)  # the session's demo, not a second build
     abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1", bandit="thompson")
     studio = [p for p, kind in _types(home).items() if kind == "studio"]
 
