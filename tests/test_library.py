@@ -96,6 +96,10 @@ def test_incremental_rescan_missing_and_version_change(tmp_path, library):
     after = rows(home)
     assert after[gone]["missing"] is True
     assert after[song]["duration"] == pytest.approx(0.8, abs=0.01)
+    stamp = Path(song).stat().st_mtime + 60  # re-tagged in place: same size, a new mtime
+    os.utime(song, (stamp, stamp))
+    retagged = scan(home, library, jobs=1, progress_stream=quiet)
+    assert (retagged.changed, retagged.unchanged, retagged.analysed) == (1, 1, 1)
     with store.connect(home) as con:  # as if the fingerprint definition had changed
         con.execute("UPDATE tracks SET fingerprint_version = 0")
     fourth = scan(home, library, jobs=1, progress_stream=quiet)
