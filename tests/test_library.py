@@ -118,10 +118,12 @@ def test_config_keeps_comments_and_roots(tmp_path):
 
 
 def auralis(*args: str, home: Path, **kwargs) -> subprocess.Popen:
+    """The CLI with Ctrl-C as a terminal delivers it: a suite started in the background (``make
+    test &``) ignores SIGINT, and its children would inherit that and never stop."""
     env = {**os.environ, "AURALIS_HOME": str(home)}
     return subprocess.Popen(
         [sys.executable, "-m", "auralis_tui", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, **kwargs,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
     )  # fmt: skip
 
 
