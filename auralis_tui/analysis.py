@@ -11,7 +11,7 @@ from engine import audio
 from engine.detect import Detection, detect
 from engine.errors import AudioError
 from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
-from engine.master import MasterReport, master
+from engine.master import MasterReport, master, write_render
 from engine.model import Profile, ProfileError, load_profiles
 
 from .inputs import readable_file
@@ -88,5 +88,4 @@ def master_file(
         detection = detect(fingerprint(decoded.samples, decoded.rate), profiles)
         kind = detection.type
     rendered, report = master(decoded.samples, decoded.rate, profiles[kind].master, kind)
-    audio.write(target, rendered, decoded.rate)
-    return report, detection
+    return write_render(target, rendered, decoded.rate, report), detection

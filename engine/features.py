@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-FINGERPRINT_VERSION = 2  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS
+FINGERPRINT_VERSION = 3  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS;
+#                         3: tempo from mel spectral flux and a time-averaged tempogram
 BAND_NAMES = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
 
 
@@ -35,8 +36,8 @@ class Fingerprint:
     crest_db: float  # 20·log10(sample peak / RMS) after the DC blocker
     bass_mid_ratio_db: float  # 10·log10(E 60–250 Hz / E 500–2000 Hz), clamped ±60
     # temporal
-    tempo_bpm: float  # onset-envelope autocorrelation, 50–220 BPM, 0 if no pulse
-    rhythm_stability: float  # normalised autocorrelation at the tempo lag, 0–1
+    tempo_bpm: float  # mel spectral flux → time-averaged tempogram, 50–220 BPM, 0 if no pulse
+    rhythm_stability: float  # mean normalised local autocorrelation at the tempo lag, 0–1
     transient_density: float  # onsets per second
     silence_ratio: float  # share of 50 ms windows below −60 dBFS
     # spectral: per 46 ms Hann frame of the magnitude spectrum |X|, mean over non-silent frames

@@ -15,7 +15,9 @@ so a DC offset or subsonic drift never reaches a feature. Then:
 * centroid, rolloff and flatness follow their usual definitions: per frame of about 46 ms
   (2048 samples at 44.1 kHz) on the Hann-windowed *magnitude* spectrum of the mono downmix,
   averaged over non-silent frames;
-* temporal, dynamic, variation and stereo features come from the high-passed samples.
+* tempo and rhythm stability come from the mel spectral flux of the mono downmix (librosa's
+  onset strength: the standard onset function) through a time-averaged tempogram;
+* the other temporal, dynamic, variation and stereo features come from the high-passed samples.
 
 scipy is imported inside the functions that use it (``import engine.fingerprint`` stays light).
 """
@@ -26,6 +28,7 @@ import math
 from itertools import pairwise
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from . import loudness
 from .audio import to_mono, to_stereo
@@ -49,6 +52,9 @@ TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
 TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
 CHROMA_RANGE_HZ = (55.0, 5000.0)
+TEMPOGRAM_SECONDS = 384 * 512 / 44100  # window of the local autocorrelation (~4.5 s)
+FLUX_RATE = 11025  # the tempo's onset function works on the mono averaged down to about this rate
+FLUX_FRAME_SECONDS = 512 / 11025  # its frames (~46 ms), every quarter frame
 
 
 def _db(ratio: float, floor: float = -200.0) -> float:
@@ -91,7 +97,7 @@ def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
         "lufs": lufs,
         "crest_db": _crest_db(peak, products, len(clean)),
         "bass_mid_ratio_db": bass_mid,
-        **_temporal(clean, hop_energy, hop, rate),
+        **_temporal(clean, mono, hop_energy, hop, rate),
         **_spectral(mono, rate),
         **_harmonic(band_power, freqs),
         **_variation(second_peaks, hop_energy, per_second // hop, segments),
@@ -197,12 +203,12 @@ def _onset_envelope(samples: np.ndarray, hop: int, hop_energy: np.ndarray) -> np
     return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
 
 
-def _temporal(samples: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
+def _temporal(samples: np.ndarray, mono: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
     hop_seconds = hop / rate
     duration = len(hop_energy) * hop_seconds
     silent = _silent_windows(hop_energy, 10)
     onset = _onset_envelope(samples, hop, hop_energy)
-    tempo, stability = _tempo(onset, hop_seconds)
+    tempo, stability = _tempo(*_spectral_flux(mono, rate))
     density = 0.0
     if onset.any():
         threshold = onset.mean() + 2.0 * onset.std()
@@ -227,23 +233,66 @@ def _silent_windows(hop_energy: np.ndarray, hops_per_window: int) -> np.ndarray:
     return windows < 10.0 ** (SILENCE_DBFS / 10.0)
 
 
-def _autocorrelation(onset: np.ndarray) -> np.ndarray:
-    """Unbiased, normalised autocorrelation of the centred onset envelope (acf[0] = 1)."""
-    from scipy import fft as sfft
+def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """Onset strength for tempo: mean over 40 mel bands of the rise of log power between
+    successive frames (the spectral flux of librosa's ``onset_strength``), every ~11.6 ms.
 
-    centred = onset - onset.mean()
-    n = len(centred)
-    size = sfft.next_fast_len(2 * n, real=True)  # zero-padded: linear, not circular, correlation
-    spectrum = sfft.rfft(centred, size)
-    acf = sfft.irfft(spectrum.real**2 + spectrum.imag**2, size)[:n]
-    acf = acf / np.arange(n, 0, -1)  # unbiased: each lag averages over its overlap
-    return acf / acf[0] if acf[0] > 0 else np.zeros(n)
+    The mono signal is first averaged down to ~11 kHz (a boxcar low-pass; onsets live below
+    5 kHz), then cut into Hann frames of ~46 ms every ~11.6 ms. Log power is floored 80 dB below
+    the loudest band value. Returns the envelope and its hop in seconds.
+    """
+    factor = max(1, round(rate / FLUX_RATE))
+    usable = len(mono) // factor * factor
+    x = mono[:usable].reshape(-1, factor).mean(axis=1, dtype=np.float32) if factor > 1 else mono
+    low_rate = rate / factor
+    length = _frame_length(FLUX_FRAME_SECONDS, round(low_rate))
+    hop = length // 4
+    if len(x) < length + hop:
+        return np.zeros(1), hop / low_rate
+    frames = sliding_window_view(x, length)[::hop]
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
+    spectrum = np.fft.rfft(frames * window, axis=1)
+    power = np.square(spectrum.real) + np.square(spectrum.imag)
+    bands = power @ _mel_filters(length, low_rate)
+    log_power = 10.0 * np.log10(np.maximum(bands, 1e-10))
+    log_power = np.maximum(log_power, log_power.max() - 80.0)
+    flux = np.maximum(np.diff(log_power, axis=0), 0.0).mean(axis=1)
+    return np.concatenate([[0.0], flux]), hop / low_rate
+
+
+def _mel_filters(length: int, rate: float, bands: int = 40) -> np.ndarray:
+    """Triangular filters (bins × bands) evenly spaced on the mel scale (2595·log10(1 + f/700))
+    from 0 Hz to Nyquist, each of unit area."""
+    top = 2595.0 * np.log10(1.0 + rate / 2.0 / 700.0)
+    edges = 700.0 * (10.0 ** (np.linspace(0.0, top, bands + 2) / 2595.0) - 1.0)
+    freqs = np.fft.rfftfreq(length, 1.0 / rate)
+    rising = (freqs[:, None] - edges[None, :-2]) / (edges[1:-1] - edges[:-2])[None, :]
+    falling = (edges[None, 2:] - freqs[:, None]) / (edges[2:] - edges[1:-1])[None, :]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return (weights * (2.0 / (edges[2:] - edges[:-2]))[None, :]).astype(np.float32)
+
+
+def _autocorrelation(onset: np.ndarray, window: int) -> np.ndarray:
+    """Mean over the track of the local autocorrelation of the onset envelope (a tempogram
+    averaged over time): Hann windows of ``window`` frames every ``window / 8``, each window's
+    autocorrelation normalised to 1 at lag 0, silent windows skipped. Length ``window``."""
+    n = len(onset)
+    if n < window:
+        onset = np.concatenate([onset, np.zeros(window - n)])
+    starts = np.arange(0, max(1, len(onset) - window + 1), max(1, window // 8))
+    frames = onset[starts[:, None] + np.arange(window)[None, :]] * np.hanning(window)[None, :]
+    spectrum = np.fft.rfft(frames, 2 * window, axis=1)
+    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, 2 * window, axis=1)[:, :window]
+    alive = acf[:, 0] > 0
+    if not alive.any():
+        return np.zeros(window)
+    return (acf[alive] / acf[alive, :1]).mean(axis=0)
 
 
 def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
-    """Tempo from the autocorrelation of the onset envelope, with octave disambiguation.
+    """Tempo from the time-averaged tempogram of the onset envelope, with octave disambiguation.
 
-    Candidate lags are the autocorrelation peaks within 50–220 BPM. Each is weighted by a
+    Candidate lags are the tempogram's peaks within 50–220 BPM. Each is weighted by a
     log-normal prior centred on 120 BPM (σ = 1 octave) to choose a metrical level. Then the
     pulse is checked at half the chosen lag: a periodic pulse also correlates at every multiple
     of its period, so when the half lag correlates at least 0.9 times as strongly, the half lag
@@ -255,8 +304,8 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
     n = len(onset)
     if n < 2 * max_lag or not (onset - onset.mean()).any():
         return 0.0, 0.0
-    acf = _autocorrelation(onset)
-    lags = np.arange(min_lag, min(max_lag + 1, n - 1))
+    acf = _autocorrelation(onset, round(TEMPOGRAM_SECONDS / hop_seconds))
+    lags = np.arange(min_lag, min(max_lag + 1, len(acf) - 1))
     is_peak = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
     if not is_peak.any():
         return 0.0, 0.0

@@ -15,11 +15,13 @@ scipy is imported inside the functions that use it (``import engine.master`` sta
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import loudness
+from . import audio, loudness
 from .audio import to_stereo
 from .model import MasterParams
 
@@ -31,7 +33,7 @@ HOLD_SECONDS = 0.020  # gain stays reduced this long after a peak before releasi
 SAFETY_DB = 0.2
 LOUDNESS_TOLERANCE_LU = 0.2  # re-run the loudness stage when the output misses by more
 ENVELOPE_SLACK_DB = 3.0  # interpolate where 3 dB more gain could reach the ceiling; more gain re-runs it
-_INTERPOLATION_SPAN = loudness.TAPS_PER_PHASE // 2  # samples on each side that shape an inter-sample peak
+_INTERPOLATION_SPAN = loudness.INTERPOLATION_REACH  # samples on each side that shape an inter-sample peak
 
 
 # --- EQ -----------------------------------------------------------------------------------
@@ -171,12 +173,12 @@ def true_peak_envelope(samples: np.ndarray, rate: int, threshold: float = 0.0) -
 def limiter_gain(envelope: np.ndarray, gain: float, ceiling: float, timing: LimiterTiming) -> np.ndarray:
     """Smooth per-sample gain that keeps ``gain × envelope`` under ``ceiling`` (linear units).
 
-    ``r[n] = min(1, ceiling / (gain·env[n]))``; ``m[j] = min r[j−hold … j+lookahead−1+6]``;
+    ``r[n] = min(1, ceiling / (gain·env[n]))``; ``m[j] = min r[j−hold … j+lookahead−1+span]``;
     the applied gain is the moving average of ``m`` over the last ``lookahead`` samples, which
-    is never above ``r`` at any sample from ``n−hold`` to ``n+6`` — so every sample that shapes an
-    inter-sample peak is already turned down when the peak arrives.
+    is never above ``r`` at any sample from ``n−hold`` to ``n+span`` (span = the envelope's reach,
+    36) — so every sample that shapes an inter-sample peak is already turned down when it arrives.
     """
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # silence / denormals: r = inf → 1
         required = np.minimum(np.float32(1.0), np.float32(ceiling / gain) / envelope)
     if len(required) == 0 or required.min() >= 1.0:
         return np.ones(len(required))
@@ -219,6 +221,7 @@ class StreamingMaster:
         self._sos = design_eq(params, rate)
         self._zi: np.ndarray | None = None  # set from the first frame (see steady_state)
         self._buffer = np.zeros((self.timing.history, self.channels))
+        self._envelope = np.zeros(self.timing.history, np.float32)  # of _buffer; its last span samples are redone
         self._pending = 0  # input frames received but not yet output
 
     @property
@@ -250,12 +253,24 @@ class StreamingMaster:
         start = self.timing.history  # first not-yet-output frame in buffer coordinates
         ready = max(0, len(buffer) - self.latency - start)
         ready = min(ready, self._pending)
-        envelope = true_peak_envelope(buffer, self.rate, self.ceiling)
+        envelope = self._extend_envelope(buffer)
         gain = limiter_gain(envelope, 1.0, self.ceiling, self.timing)
         out = buffer[start : start + ready] * gain[start : start + ready, None]
         self._pending -= ready
         self._buffer = buffer[ready:]
+        self._envelope = envelope[ready:]
         return out.astype(np.float32)
+
+    def _extend_envelope(self, buffer: np.ndarray) -> np.ndarray:
+        """The envelope of ``buffer``, reusing the part of the previous one the new frames can't change.
+
+        An envelope value depends on the samples up to ``_INTERPOLATION_SPAN`` on each side, so only
+        the last span of the old buffer is recomputed (with a span of context before it).
+        """
+        redo = max(0, len(self._buffer) - _INTERPOLATION_SPAN)
+        context = max(0, redo - _INTERPOLATION_SPAN)
+        fresh = true_peak_envelope(buffer[context:], self.rate, self.ceiling)[redo - context :]
+        return np.concatenate([self._envelope[:redo], fresh])
 
 
 @dataclass(frozen=True)
@@ -291,7 +306,7 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     gain_db = loudness_gain_db(lufs_shaped, params)
     exact_to_db = gain_db + ENVELOPE_SLACK_DB  # the envelope is exact wherever this gain could limit
     envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
-    out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
+    out, lufs_out, reduction, curve = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
     for _ in range(3):  # the limiter costs loudness on dense material: win it back
         missing = params.target_lufs - lufs_out
         if lufs_shaped <= loudness.FLOOR_LUFS or abs(missing) <= LOUDNESS_TOLERANCE_LU:
@@ -302,8 +317,9 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
         if gain_db > exact_to_db:
             exact_to_db = gain_db + ENVELOPE_SLACK_DB
             envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
-        out, lufs_out, reduction = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
-    tp_out = loudness.true_peak(out, rate)
+        out, lufs_out, reduction, curve = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
+    exact_from = ceiling * 10.0 ** ((gain_db - exact_to_db) / 20.0)  # output level above which envelope is exact
+    tp_out = _output_true_peak(out, envelope, 10.0 ** (gain_db / 20.0), curve, exact_from, rate)
     if tp_out > params.ceiling_dbtp:  # last resort; keeps the ceiling promise absolute
         out *= np.float32(10.0 ** ((params.ceiling_dbtp - SAFETY_DB - tp_out) / 20.0))
         lufs_out = loudness.playback_loudness(out, rate)
@@ -328,13 +344,64 @@ def loudness_gain_db(lufs: float, params: MasterParams) -> float:
     return min(params.target_lufs - lufs, params.max_gain_db)
 
 
-def _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped) -> tuple[np.ndarray, float, float]:
-    """Apply gain and limiter; returns audio, its loudness and the deepest gain reduction (dB)."""
+def _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped) -> tuple[np.ndarray, float, float, Any]:
+    """Apply gain and limiter; returns audio, its loudness, the deepest gain reduction (dB) and the
+    limiter's gain curve."""
     gain = 10.0 ** (gain_db / 20.0)
     curve = limiter_gain(envelope, gain, ceiling, timing)
     deepest = float(curve.min()) if len(curve) else 1.0
     out = (shaped * (gain * curve)[:, None]).astype(np.float32)
     if deepest >= 1.0:  # limiter idle: loudness scales exactly with the gain
         lufs = lufs_shaped + gain_db if lufs_shaped > loudness.FLOOR_LUFS else loudness.FLOOR_LUFS
-        return out, lufs, 0.0
-    return out, loudness.playback_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10)))
+        return out, lufs, 0.0, curve
+    return out, loudness.playback_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10))), curve
+
+
+def _output_true_peak(out, envelope, gain, curve, exact_from, rate) -> float:
+    """True peak (dBTP) of ``out = shaped·gain·curve`` without measuring all of it again.
+
+    Wherever the limiter leaves the whole interpolation window at unity, ``out``'s envelope is
+    ``gain × envelope`` (exact above ``exact_from``); the stretches it touches are measured on
+    ``out``. Output that never reaches ``exact_from`` is measured in full.
+    """
+    reach = _INTERPOLATION_SPAN
+    limited = np.concatenate([np.zeros(reach + 1, np.int64), np.cumsum(curve < 1.0), np.full(reach, -1)])
+    limited[-reach:] = limited[-reach - 1]
+    touched = limited[2 * reach + 1 :] > limited[: len(curve)]  # a limited sample within ±reach
+    peak = float((gain * envelope)[~touched].max(initial=0.0))
+    if peak < exact_from:
+        return loudness.true_peak(out, rate)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], touched.astype(np.int8), [0]]))).reshape(-1, 2)
+    for start, stop in edges:
+        lo, hi = max(0, start - reach), min(len(out), stop + reach)
+        measured = true_peak_envelope(out[lo:hi], rate, peak)[start - lo : stop - lo]
+        peak = max(peak, float(measured.max(initial=0.0)))
+    return loudness.amplitude_to_db(peak)
+
+
+LOSSY_SUFFIXES = (".ogg", ".opus", ".mp3")
+CODEC_PASSES = 4  # encode → decode → measure rounds before giving up on a lossy file
+
+
+def write_render(path: str | Path, out: np.ndarray, rate: int, report: MasterReport) -> MasterReport:
+    """Write a render; returns the report of what the file holds.
+
+    PCM files (24-bit) hold the render itself. A lossy codec reshapes the waveform (its
+    filter bank and quantisation can lift peaks above the PCM it was given: +0.2 dB seen on
+    Opus at the −1 dBTP aim), so a lossy file is decoded and measured as a player would play
+    it, and re-encoded quieter by the overshoot until it holds the ceiling.
+    """
+    audio.write(path, out, rate)
+    if Path(path).suffix.lower() not in LOSSY_SUFFIXES:
+        return report
+    ceiling = report.parameters["ceiling_dbtp"]
+    trim_db = 0.0
+    for attempt in range(CODEC_PASSES):
+        decoded = audio.decode(path)
+        peak = loudness.true_peak(decoded.samples, decoded.rate)
+        if peak <= ceiling or attempt == CODEC_PASSES - 1:
+            break
+        trim_db += ceiling - SAFETY_DB - peak
+        audio.write(path, out * np.float32(10.0 ** (trim_db / 20.0)), rate)
+    trimmed = {"lufs_out": report.lufs_out + trim_db, "gain_db": report.gain_db + trim_db}
+    return replace(report, true_peak_out_dbtp=peak, **trimmed)

@@ -32,3 +32,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+
+# The test suite runs the engine on a small real-music subset (Debian's lincity-ng-data, cached
+# outside the repository). Fetch it now; if that fails the real-music tests fail with the reason.
+if ! .venv/bin/python scripts/realmusic.py --subset; then
+  say "warning: the real-music subset could not be fetched; tests/test_realmusic.py will fail"
+fi

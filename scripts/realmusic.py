@@ -1,6 +1,7 @@
 """Build the real-music corpus: freely licensed game soundtracks from Debian, plus derived versions.
 
     python scripts/realmusic.py [--cache DIR] [--limit N]
+    python scripts/realmusic.py --subset      # only the package the test suite uses
 
 Originals come from Debian packages whose music is freely licensed (GPL-2+ / CC-BY-SA):
 wesnoth-1.16-music (orchestral OGG), lincity-ng-data (OGG), neverball-data (OGG). They are
@@ -32,6 +33,7 @@ import soundfile as sf
 from scipy import signal
 
 PACKAGES = ("wesnoth-1.16-music", "lincity-ng-data", "neverball-data")
+SUBSET_PACKAGE = "lincity-ng-data"  # the small real subset the test suite runs (45 MB)
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
 MIN_SECONDS = 30.0
 DERIVED_SECONDS = 60.0
@@ -43,22 +45,41 @@ def default_cache() -> Path:
     return Path(os.environ.get("AURALIS_REALMUSIC", Path.home() / ".cache" / "auralis" / "realmusic"))
 
 
-def fetch(cache: Path) -> None:
+class FetchError(RuntimeError):
+    """A package could not be downloaded or unpacked (the message says which and why)."""
+
+
+def fetch(cache: Path, packages: tuple[str, ...] = PACKAGES) -> None:
     """Download and unpack the packages (skipped for those already unpacked)."""
     debs, unpacked = cache / "debs", cache / "unpacked"
     debs.mkdir(parents=True, exist_ok=True)
-    for package in PACKAGES:
+    for package in packages:
         target = unpacked / package
         if target.is_dir():
             continue
         if not list(debs.glob(f"{package}_*.deb")):
-            subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
+            _download(package, debs)
         (deb,) = debs.glob(f"{package}_*.deb")
         partial = unpacked / f".{package}.partial"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         subprocess.run(["dpkg-deb", "-x", str(deb), str(partial)], check=True)
         partial.rename(target)
+
+
+def _download(package: str, folder: Path) -> None:
+    """``apt-get download``; as root with empty package lists, ``apt-get update`` once and retry."""
+    command = ["apt-get", "download", package]
+    try:
+        result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+        if result.returncode and os.geteuid() == 0:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            result = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise FetchError(f"cannot fetch {package}: apt-get is not installed (Debian/Ubuntu needed)") from None
+    if result.returncode:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise FetchError(f"cannot fetch {package} with apt-get download: {reason}")
 
 
 def originals(cache: Path, limit: int | None = None) -> list[Path]:
@@ -162,7 +183,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--subset", action="store_true", help=f"only fetch {SUBSET_PACKAGE} (the tests' subset)")
     args = parser.parse_args()
+    if args.subset:
+        try:
+            fetch(args.cache or default_cache(), (SUBSET_PACKAGE,))
+        except FetchError as exc:
+            raise SystemExit(f"realmusic: {exc}") from None
+        return
     for kind, path in corpus(args.cache, args.limit):
         print(f"{kind}\t{path}")
     print(f"cache: {args.cache or default_cache()}", file=sys.stderr)

@@ -35,6 +35,13 @@ GOLDEN = {
         "harmonic_ratio": 0.771548, "pitch_stability": 0.826518, "chroma_energy": 0.480718,
         "dynamic_range_variation_db": 0.72151, "loudness_variation_lu": 0.142669, "peak_consistency": 0.938552,
         "stereo_width": 0.118731, "phase_correlation": 0.762636},
+    3: {"sub_bass": 0.115008, "bass": 0.402233, "low_mid": 0.214501, "mid": 0.236882, "upper_mid": 0.0248078,
+        "presence": 0.00583763, "air": 0.00072989, "lufs": -10.4853, "crest_db": 11.4193, "bass_mid_ratio_db": 2.29945,
+        "tempo_bpm": 95.733, "rhythm_stability": 0.736218, "transient_density": 2.66828, "silence_ratio": 0.0,
+        "spectral_centroid_hz": 1448.34, "spectral_rolloff_hz": 2980.93, "spectral_flatness": 0.000747441,
+        "harmonic_ratio": 0.771548, "pitch_stability": 0.826518, "chroma_energy": 0.480718,
+        "dynamic_range_variation_db": 0.72151, "loudness_variation_lu": 0.142669, "peak_consistency": 0.938552,
+        "stereo_width": 0.118731, "phase_correlation": 0.762636},
 }  # fmt: skip
 
 
@@ -78,6 +85,16 @@ def test_click_tempo_neither_halved_nor_doubled(bpm):
     assert fp.tempo_bpm == pytest.approx(bpm, rel=0.01)
     assert fp.transient_density == pytest.approx(bpm / 60, rel=0.1)
     assert fp.rhythm_stability > 0.5
+
+
+@pytest.mark.parametrize("name", sorted(CHARACTERS))
+def test_tempo_of_synthesized_music_is_its_tempo(name):
+    # Drums, bass and chords at a known tempo. Metal (168 BPM, kick on every other beat) may be
+    # read at half tempo: the two metrical levels are as far from the 120 BPM prior.
+    character = CHARACTERS[name]
+    tempo = fingerprint(render(character, 20, 44100, seed=3), 44100).tempo_bpm
+    levels = (character.tempo, character.tempo / 2) if name == "metal" else (character.tempo,)
+    assert any(tempo == pytest.approx(level, rel=0.04) for level in levels), tempo
 
 
 def test_half_silent_track():

@@ -151,7 +151,8 @@ def test_patterns_ask_before_changing_the_personal_layer(app, home):
     app.keys("Enter")
     app.wait_for("Apply to your personal layer for")
     app.keys("n")
-    app.wait_for("ratings, average")
+    # the rows show behind the dialog: wait for the dialog to go, or the next keys race it
+    app.wait_until(lambda: "Apply to your personal layer for" not in app.screen(), "the dialog closing")
     assert personal.current(home) is None or not personal.current(home).adjust
     app.keys("Enter")
     app.wait_for("Apply to your personal layer for")

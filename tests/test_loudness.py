@@ -8,6 +8,7 @@ import pytest
 from engine import loudness
 
 from conftest import sine, stereo
+from reference_dsp import grid_envelope
 
 RATES = (44100, 48000)
 
@@ -123,3 +124,17 @@ def test_true_peak_envelope_threshold_is_exact_where_it_matters(rng):
     assert loud.any()
     np.testing.assert_array_equal(pruned[loud], full[loud])
     assert np.all(pruned <= full)
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 48000, 96000])
+def test_true_peak_envelope_matches_band_limited_interpolation(rng, rate):
+    # Noise band-limited to 0.44·fs (windowed FFT-domain cut, odd length, no Nyquist bin): the
+    # envelope on the engine's grid equals an FFT interpolation on the same grid, per sample.
+    n = 8191
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum[np.fft.rfftfreq(n) > 0.44] = 0.0
+    x = (np.fft.irfft(spectrum, n) * np.hanning(n) * 0.2).astype(np.float32)
+    factor = loudness.oversampling_factor(rate)
+    expected = grid_envelope(x, factor)
+    envelope = loudness.true_peak_envelope(x, factor)
+    np.testing.assert_allclose(envelope, expected, atol=5e-4 * np.abs(x).max())

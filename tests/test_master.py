@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -9,8 +10,18 @@ import pytest
 from scipy import signal
 
 from auralis_tui.synth import CHARACTERS, render
-from engine import loudness
-from engine.master import StreamingMaster, apply_width, design_eq, master, steady_state
+from engine import audio, loudness
+from engine.master import (
+    SAFETY_DB,
+    LimiterTiming,
+    StreamingMaster,
+    apply_width,
+    design_eq,
+    limiter_gain,
+    master,
+    steady_state,
+    write_render,
+)
 from engine.model import MasterParams, load_profiles
 
 from conftest import sine, stereo
@@ -211,3 +222,44 @@ def test_extreme_rates(rate):
     out, _ = master(x, rate, MasterParams(treble_db=3.0, treble_hz=6000))
     assert np.isfinite(out).all()
     assert true_peak_16x_dbtp(out) <= -1.0
+
+
+@pytest.mark.parametrize(
+    ("target", "max_gain"),
+    [(-30.0, 12.0), (-7.0, 12.0), (-14.0, 3.0)],  # quiet output, limiting hard, limiter idle near the ceiling
+)
+def test_report_states_the_measured_true_peak(target, max_gain):
+    # The report derives the output's true peak from the limiter's envelope where the limiter is
+    # idle; it must equal a full measurement of the output (and the independent 16× reference).
+    rate = 44100
+    x = render(CHARACTERS["live"], 6.0, rate, seed=5)
+    out, report = master(x, rate, MasterParams(target_lufs=target, max_gain_db=max_gain, ceiling_dbtp=-1.0))
+    assert report.true_peak_out_dbtp == pytest.approx(loudness.true_peak(out, rate), abs=0.001)
+    assert report.true_peak_out_dbtp == pytest.approx(true_peak_16x_dbtp(out), abs=0.15)
+    if report.max_reduction_db > 0:  # the limiter put the peaks at its aim, no emergency trim below it
+        assert report.true_peak_out_dbtp == pytest.approx(-1.0 - SAFETY_DB, abs=0.05)
+
+
+def test_limiter_on_silence_and_denormals_warns_nothing():
+    envelope = np.array([0.0, 1e-45, 1e-40, 0.5], np.float32)  # 0.9 / 1e-45 overflows float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gain = limiter_gain(envelope, 1.0, 0.9, LimiterTiming.at(44100))
+    np.testing.assert_array_equal(gain, 1.0)
+
+
+@pytest.mark.parametrize("suffix", [".opus", ".mp3"])
+def test_a_lossy_render_holds_the_ceiling_as_decoded(tmp_path, suffix):
+    # The codec lifts peaks above the PCM it is given; the file, decoded as a player would,
+    # must still hold the ceiling, and the report must state what the file holds.
+    rate = 48000
+    x = render(CHARACTERS["studio_hd_bright"], 4.0, rate, seed=3)
+    out, report = master(x, rate, MasterParams(target_lufs=-8.0, ceiling_dbtp=-1.0, treble_db=3.0))
+    plain = tmp_path / f"plain{suffix}"
+    audio.write(plain, out, rate)
+    assert true_peak_16x_dbtp(audio.decode(plain).samples) > -1.0  # the codec alone goes over
+    written = write_render(tmp_path / f"out{suffix}", out, rate, report)
+    decoded = audio.decode(tmp_path / f"out{suffix}").samples
+    assert true_peak_16x_dbtp(decoded) <= -1.0
+    assert written.true_peak_out_dbtp == pytest.approx(true_peak_16x_dbtp(decoded), abs=0.15)
+    assert written.lufs_out == pytest.approx(loudness.playback_loudness(decoded, rate), abs=0.2)
