@@ -665,7 +665,8 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.title, t.artist, t.album, t.disc_number, t.track_number, t.duration, t.type, "
+            "SELECT t.path, t.root, t.title, t.artist, t.album, t.album_artist, t.genre, t.year, t.disc_number, "
+            "t.track_number, t.duration, t.type, "
             "coalesce(c.confidence, t.confidence) AS confidence, c.confidence AS learned_confidence, t.error, "
             "r.last_rating, "
             "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "

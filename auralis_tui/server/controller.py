@@ -37,6 +37,7 @@ class Controller:
         self.home = home
         self.treatments = Treatments(home)
         self.titles: dict[str, str] = {}
+        self.library: list[dict] = []  # the library's rows (tags, latest rating), for browsing clients
         self.listeners: set[Callable[[str, object], None]] = set()
         self.player = None
         self.audio_message = "sound off (--no-audio)"
@@ -89,6 +90,7 @@ class Controller:
             log.warning(f"library not loaded: {exc}")
             return
         self.treatments.know(rows)
+        self.library = rows
         self.titles = {row["path"]: row["title"] for row in rows if row.get("title")}
 
     # --- events --------------------------------------------------------------------------------
