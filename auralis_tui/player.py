@@ -24,6 +24,7 @@ from engine.master import StreamingMaster, loudness_gain_db
 from engine.model import MasterParams
 
 from .errors import AudioUnavailable
+from .playstate import Status
 from .rating import TrackState
 from .treatments import Treatments
 
@@ -113,28 +114,6 @@ class _Block:
     offset: int = 0  # frames already played
     info: TrackState | None = None  # how its track is mastered: the status shows it once it sounds
     duration: float = 0.0
-
-
-@dataclass
-class Status:
-    """What the UI shows; read with :meth:`Player.status` (a copy, safe from any thread)."""
-
-    state: str = "stopped"  # stopped | playing | paused
-    track: Hashable | None = None  # the playlist's key
-    path: Path | None = None
-    position: float = 0.0  # seconds
-    duration: float = 0.0
-    mastered: bool | None = True  # None while blind
-    blind: bool = False
-    volume: float = 1.0
-    underruns: int = 0
-    message: str = ""
-    info: TrackState | None = None
-
-    @property
-    def heard(self) -> str:
-        """What the listener hears now: "original" after the A/B key switched to it, else "mastered"."""
-        return "original" if self.mastered is False else "mastered"
 
 
 class Player:

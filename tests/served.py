@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from auralis_tui.server import runtime
 
-from conftest import wait_until
+from conftest import end_server, wait_until
 
 AURALIS = str(Path(sys.executable).with_name("auralis"))
 
@@ -61,11 +60,7 @@ class Served:
         return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
     def stop(self) -> None:
-        self.cli("stop", "--server", check=False, timeout=60)
-        pid = self.pid()
-        if pid:
-            os.kill(pid, signal.SIGKILL)
-            wait_until(lambda: self.pid() is None, "the killed server's lock to go")
+        end_server(self.home)
 
 
 class RawClient:

@@ -11,7 +11,10 @@ import subprocess
 import pytest
 
 from auralis_tui import feedback
+from auralis_tui.ui.format import minutes
 
+from conftest import wait_until
+from served import Served
 from terminal import AURALIS, Log, Terminal
 
 #: Text only the given panel shows (panels that aren't on screen aren't drawn).
@@ -22,6 +25,7 @@ MARKERS = {
     "F4": "Mastered vs original",
     "F5": "Reason",
     "F6": "Views: tracks",
+    "F7": "The queue is empty",
 }
 
 
@@ -194,3 +198,42 @@ def test_hangup_and_sigterm_end_the_app_cleanly(home, sig):
     finally:
         terminal.close()
     assert feedback.log_path(home).read_bytes().endswith(b"\n") and log.new()[-1]["rating"] == 3
+
+
+def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink):
+    """Two apps in two terminals show one player live; hanging both up leaves the music playing
+    (the ALSA sink keeps receiving it); a third app shows the same track and position, and a
+    control command moves it."""
+    served = Served(home, sink)
+    env = {"HOME": str(sink)}
+    first = Terminal(f"{AURALIS} --home {home}", env=env)
+    second = None
+    try:
+        first.wait_for("Iron Tide", "rates →")
+        served.cli("mode", "repeat", "on")  # the unpaced sink plays the list in seconds: keep it going
+        first.keys("Enter")
+        first.wait_for("▶ ")
+        second = Terminal(f"{AURALIS} --home {home}", env=env)
+        second.wait_for("▶ ", "rates →")
+        second.keys("Space")  # pause from the second app ...
+        first.wait_for("❚❚ ")  # ... the first one sees it
+        second.keys("Space")
+        first.wait_for("▶ ")
+        first.close()  # the SSH sessions go: tmux hangs up on both apps
+        second.close()
+        audio = sink / "out.raw"
+        heard = audio.stat().st_size
+        wait_until(lambda: audio.stat().st_size > heard + 4_000_000, "audio after every terminal has gone")
+        paused = served.json("pause")
+        third = Terminal(f"{AURALIS} --home {home}", env=env)
+        second = third
+        third.wait_for(f"❚❚ {paused['title']}")
+        third.keys("F2")
+        third.wait_for(f"paused  {minutes(paused['position'])} / {minutes(paused['duration'])}")
+        moved = served.json("next")
+        third.wait_for(f"{moved['title']}")
+        assert moved["pos"] == (paused["pos"] + 1) % 12
+    finally:
+        first.close()
+        if second:
+            second.close()

@@ -1,6 +1,7 @@
 """mpc-like control of the home's server: ``auralis status``, ``toggle``, ``pause``, ``next``,
-``prev``, ``stop``, ``seek``, ``volume``, ``mode`` and ``queue`` (``play`` lives in playback.py). Each prints one line (or
-the queue), ``--json`` the server's answer; the server is started when none runs."""
+``prev``, ``stop``, ``seek``, ``volume``, ``mode`` and ``queue`` (``play`` lives in playback.py).
+Each prints one line (or the queue), ``--json`` the server's answer; the server is started when
+none runs."""
 
 from __future__ import annotations
 
@@ -179,11 +180,19 @@ def run_queue_add(args: argparse.Namespace) -> int:
     paths = [*_expand(args.paths), *(_query_paths(args) if args.query else [])]
     if not paths:
         raise UserError("nothing to add: give files, folders or --query")
-    result = ask(args, "add", paths=paths, next=args.next, play=args.play)
+    from ..server.client import chunks
+
+    first, *rest = chunks(paths)
+    result = ask(args, "add", paths=first, next=args.next, play=args.play)
+    at, ids = result["at"] + len(first), result["ids"]
+    for chunk in rest:  # a big folder: the rest follows the first run, in order
+        ids += ask(args, "add", paths=chunk, pos=at)["ids"]
+        at += len(chunk)
+    result = {**ask(args, "status"), "ids": ids} if rest else result
     if args.json:
         print_json(result)
         return 0
-    print(f"queued {len(result['ids'])} track{'s' * (len(result['ids']) != 1)}; {status_line(result)}")
+    print(f"queued {len(ids)} track{'s' * (len(ids) != 1)}; {status_line(result)}")
     return 0
 
 

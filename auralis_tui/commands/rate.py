@@ -93,5 +93,5 @@ def rate_playing(args: argparse.Namespace, given: int) -> int:
     if line["comment"]:
         print(f"  note: {printable(line['comment'])}")
     for warning in answer["degraded"]:
-        print(f"warning: {warning}")
+        print(f"warning: {warning['message']}")
     return 0

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from .. import feedback
@@ -281,8 +282,9 @@ class Controller:
     # --- the queue -----------------------------------------------------------------------------
 
     def add(self, args: dict) -> dict:
-        """Queue ``paths`` (files; at ``pos``, or after the current track with ``next``); ``play``
-        starts the first of them."""
+        """Queue ``paths`` (files; at ``pos``, after the current track with ``next``, or in place of
+        the whole queue with ``replace``); ``play`` starts the first of them, ``start`` the one at
+        that index."""
         paths = args.get("paths")
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
             raise ProtocolError("paths must be a list of file paths")
@@ -290,15 +292,19 @@ class Controller:
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             raise Refusal(f"not a file: {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-        at = optional(args, "pos", integer)
+        at, start = optional(args, "pos", integer), optional(args, "start", integer)
+        if start is not None and not 0 <= start < len(files):
+            raise ProtocolError(f"start must be an index into the {len(files)} paths")
+        if flag(args, "replace"):
+            self.clear({})
         if flag(args, "next"):
             here = self.queue.position(self._current) if self._current is not None else None
             at = len(self.queue.items) if here is None else here + 1
         ids = self.queue.add(files, at)
         self._queue_changed()
-        if flag(args, "play"):
-            self.play({"id": ids[0]})
-        return {"ids": ids, **self.status()}
+        if flag(args, "play") or start is not None:
+            self.play({"id": ids[start or 0]})
+        return {"ids": ids, "at": self.queue.position(ids[0]), **self.status()}
 
     def remove(self, args: dict) -> dict:
         """Remove the item ``id`` (or at ``pos``); removing the playing one stops it."""
@@ -349,9 +355,10 @@ class Controller:
             fields["fix"] = {"parameter": optional(args["fix"], "parameter", text), "delta": args["fix"].get("delta")}
         line, outcome = await asyncio.to_thread(self._write, path, event, fields, state)
         self.announce("rating", line)
-        if outcome.degradations:
-            self.announce("degraded", [warning.message() for warning in outcome.degradations])
-        return {"line": line, "degraded": [warning.message() for warning in outcome.degradations]}
+        degraded = [{**asdict(warning), "message": warning.message()} for warning in outcome.degradations]
+        if degraded:
+            self.announce("degraded", degraded)
+        return {"line": line, "degraded": degraded}
 
     def _write(self, path: str, event: str, fields: dict, state):
         """The one rating path: the line goes to the log, then learning catches up."""

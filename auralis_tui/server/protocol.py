@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 PROTOCOL = 1
-MAX_LINE = 64 * 1024
+MAX_LINE = 1 << 20  # a request holds at most this many bytes (a page of paths to queue)
 
 
 class ProtocolError(ValueError):
