@@ -665,8 +665,7 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:
         cursor = con.execute(
-            "SELECT t.path, t.root, t.title, t.artist, t.album, t.album_artist, t.genre, t.year, t.disc_number, "
-            "t.track_number, t.duration, t.type, "
+            "SELECT t.path, t.title, t.artist, t.album, t.disc_number, t.track_number, t.duration, t.type, "
             "coalesce(c.confidence, t.confidence) AS confidence, c.confidence AS learned_confidence, t.error, "
             "r.last_rating, "
             "CASE WHEN t.fingerprint_version = ? THEN t.fingerprint END AS fingerprint "
@@ -674,6 +673,18 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
             "LEFT JOIN track_confidence c ON c.path = t.path AND c.type = t.type WHERE NOT t.missing "
             "ORDER BY t.artist, t.album, t.disc_number, t.track_number, t.path",
             [fingerprint_version],
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def catalog_rows(home: Path) -> list[dict]:
+    """Present tracks with the tags MPD clients browse by, and their latest rating."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute(
+            "SELECT t.path, t.root, t.title, t.artist, t.album, t.album_artist, t.genre, t.year, t.track_number, "
+            "t.disc_number, t.duration, r.last_rating FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
+            "WHERE NOT t.missing"
         )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -14,11 +14,12 @@ import threading
 import mpd as mpd2
 import pytest
 import tomlkit
-from served import Served
 
 from auralis_tui import abtest
 from auralis_tui.server import catalog, mpd
 from auralis_tui.server.mpd import stars
+
+from served import Served
 
 
 def free_port() -> int:

@@ -38,7 +38,6 @@ class Controller:
         self.home = home
         self.treatments = Treatments(home)
         self.titles: dict[str, str] = {}
-        self.library: list[dict] = []  # the library's rows (tags, latest rating), for browsing clients
         self.listeners: set[Callable[[str, object], None]] = set()
         self.player = None
         self.audio_message = "sound off (--no-audio)"
@@ -91,7 +90,6 @@ class Controller:
             log.warning(f"library not loaded: {exc}")
             return
         self.treatments.know(rows)
-        self.library = rows
         self.titles = {row["path"]: row["title"] for row in rows if row.get("title")}
 
     # --- events --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import logging
 import time
 from pathlib import Path
 
-from .. import feedback, rating
+from .. import feedback, rating, store
 from ..config import ConfigError, config_path, load_config, split_address
 from .catalog import TAGS, Catalog, FilterError, Song, tag_name
 from .controller import Controller, Refusal
@@ -90,6 +90,7 @@ def loopback(host: str) -> bool:
 
 async def start(controller: Controller, host: str, port: int, password: str) -> Frontend:
     frontend = Frontend(controller, password)
+    await frontend.reload()
     try:
         frontend.server = await asyncio.start_server(frontend.serve, host, port, limit=MAX_LINE)
     except OSError as exc:
@@ -97,6 +98,14 @@ async def start(controller: Controller, host: str, port: int, password: str) -> 
         raise ConfigError(f"cannot listen for MPD clients on {host}:{port}: {exc.strerror or exc}") from None
     log.info(f"MPD clients welcome on {host}:{port}" + (" (password set)" if password else ""))
     return frontend
+
+
+def _catalog_rows(home: Path) -> list[dict]:
+    try:
+        return store.catalog_rows(home)
+    except store.StoreError as exc:
+        log.warning(f"MPD clients see no library: {exc}")
+        return []
 
 
 def split(line: str) -> list[str]:
@@ -187,15 +196,15 @@ class Frontend:
         self.sessions: set[Session] = set()
         self.started = time.monotonic()
         self.stickers: dict[str, tuple[int, str | None]] = {}  # path → (0–10, id of its rating line)
-        self.reload()
+        self.catalog, self.updated = Catalog([]), 0
         controller.listeners.add(self.announce)
 
-    def reload(self) -> None:
-        """Take the controller's library rows again (at start and after ``update``)."""
-        self.catalog = Catalog(self.controller.library)
-        self.updated = int(time.time())
-        for row in self.controller.library:
-            if row.get("last_rating") and row["path"] not in self.stickers:
+    async def reload(self) -> None:
+        """Read the library's tags and latest ratings (at start and on ``update``)."""
+        rows = await asyncio.to_thread(_catalog_rows, self.controller.home)
+        self.catalog, self.updated = Catalog(rows), int(time.time())
+        for row in rows:
+            if row["last_rating"] and row["path"] not in self.stickers:
                 self.stickers[row["path"]] = (int(row["last_rating"]) * 2, None)
 
     def close(self) -> None:
@@ -676,7 +685,7 @@ class Session:
         """Read the library again from the database (``auralis scan`` fills it)."""
         self.frontend.announce_idle("update")
         await asyncio.to_thread(self.c.load_library)
-        self.frontend.reload()
+        await self.frontend.reload()
         self.frontend.announce_idle("database")
         return [("updating_db", 1)]
 
