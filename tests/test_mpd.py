@@ -17,7 +17,7 @@ import tomlkit
 
 from auralis_tui import abtest
 from auralis_tui.server import catalog, mpd
-from auralis_tui.server.mpd import stars
+from auralis_tui.server.mpd_commands import stars
 
 from served import Served
 
