@@ -233,6 +233,10 @@ def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink
         moved = served.json("next")
         third.wait_for(f"{moved['title']}")
         assert moved["pos"] == (paused["pos"] + 1) % 12
+        now = served.json("pause")
+        os.kill(served.pid(), signal.SIGKILL)  # the server dies: the app starts another, which resumes in place
+        third.wait_until(lambda: served.pid() is not None, "a new server, started by the app")
+        third.wait_for(f"❚❚ {now['title']}", f"paused  {minutes(now['position'])}")
     finally:
         first.close()
         if second:

@@ -49,6 +49,7 @@ def test_plain_order_ends_repeat_wraps_single_stops_or_repeats_one():
     assert queue.preceding(1) == 3
     queue.set_mode("single", True)
     assert played(queue, 2, 2) == [2, 2, 2]
+    assert queue.following(2, skip=True) == 3  # next still moves on
     queue.set_mode("repeat", False)
     assert played(queue, 2, 2) == [2]
 

@@ -47,6 +47,8 @@ def test_control_commands_drive_one_player(served):
     listing = served.cli("queue").stdout.splitlines()
     assert len(listing) == 12 and "Glass Horizon" in listing[0]  # titles from the library's tags
 
+    served.cli("mode", "single", "on")  # the unpaced sink plays a track in seconds: loop it
+    served.cli("mode", "repeat", "on")
     served.cli("play")
     played = served.wait_status(lambda s: s["state"] == "playing" and s["position"] > 1, "playback")
     assert played["pos"] == 0 and played["title"] == "Glass Horizon"
@@ -58,7 +60,7 @@ def test_control_commands_drive_one_player(served):
     assert served.json("volume", "-25")["volume"] == 75
     assert served.json("volume", "140")["volume"] == 100  # clamped
     line = served.cli("status").stdout
-    assert line.startswith("❚❚ paused  [1/12] Glass Horizon  0:10 / 0:") and "vol 100%" in line
+    assert line.startswith("❚❚ paused  [1/12] Glass Horizon  0:10 / 0:") and "vol 100%  repeat single" in line
 
     following = served.json("next")
     assert following["pos"] == 1 and following["title"] == "Prism"

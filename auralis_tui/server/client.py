@@ -144,7 +144,11 @@ class RemotePlayer:
 
     def _send(self, cmd: str, **args: object) -> Future:
         """Send without waiting; the answer (the new status) replaces the one shown."""
-        answer = self.connection.submit(cmd, **args)
+        try:
+            answer = self.connection.submit(cmd, **args)
+        except runtime.ServerUnavailable as exc:  # it died this instant: the reader says "closed" next
+            answer = Future()
+            answer.set_result({"ok": False, "error": str(exc)})
         answer.add_done_callback(self._answered)
         return answer
 

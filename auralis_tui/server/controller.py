@@ -53,7 +53,7 @@ class Controller:
         self._resume(restored)
         self._seen: tuple = ()
         self._saved_at = 0.0
-        self._finished_id: int | None = None
+        self._sounding: int | None = None  # the track the last tick saw: a change means one ended
 
     def _open_player(self) -> None:
         from ..config import load_config
@@ -109,10 +109,10 @@ class Controller:
         status = self.player.status() if self.player else None
         if status is None:
             return
-        if status.track is not None and status.track != self._current and self._current is not None:
-            self._track_ended(self._current)
+        if status.track is not None and self._sounding is not None and status.track != self._sounding:
+            self._track_ended(self._sounding)
         if status.track is not None:
-            self._current = status.track
+            self._sounding = self._current = status.track
         self._position = status.position
         seen = (status.state, status.track, status.mastered, status.message, status.info is not None)
         if seen != self._seen:
@@ -130,8 +130,12 @@ class Controller:
             self._queue_changed()
 
     def save(self) -> None:
+        """Write the state now (after every command, and once a second while playing)."""
         self._saved_at = time.monotonic()
-        state = self.player.status().state if self.player else "stopped"
+        status = self.player.status() if self.player else None
+        state = status.state if status else "stopped"
+        if status and self.queue.path_of(status.track) is not None:  # not one removed since
+            self._current, self._position = status.track, status.position
         saved.save(self.home, {
             "queue": self.queue.to_dict(), "current": self._current, "position": round(self._position, 3),
             "state": state, "volume": self.volume,
@@ -151,6 +155,7 @@ class Controller:
     def status(self, _args: dict | None = None) -> dict:
         status = self.player.status() if self.player else None
         current = status.track if status and status.track is not None else self._current
+        current = current if self.queue.path_of(current) is not None else None  # removed from the queue
         path = self.queue.path_of(current) if current is not None else None
         info = status.info if status else None
         shown = (status.path if status else None) or path
@@ -239,12 +244,16 @@ class Controller:
         return self.status()
 
     def next(self, _args: dict) -> dict:
-        self._need_player().next()
-        return self.status()
+        return self._skip(self.queue.following(self.status()["id"], skip=True))
 
     def previous(self, _args: dict) -> dict:
-        self._need_player().previous()
-        return self.status()
+        return self._skip(self.queue.preceding(self.status()["id"]))
+
+    def _skip(self, item_id: int | None) -> dict:
+        self._need_player()
+        if item_id is None:
+            raise Refusal("no track to go to")
+        return self.play({"id": item_id})
 
     def seek(self, args: dict) -> dict:
         """Move to ``seconds`` (from the start, or ``relative`` to now); a paused track stays paused."""

@@ -30,6 +30,7 @@ COMMANDS = {
     "mode": "set_mode", "add": "add", "remove": "remove", "move": "move", "clear": "clear", "record": "record",
     "reload": "reload",
 }  # fmt: skip
+READ_ONLY = ("status", "queue", "record")
 ANSWERABLE = (protocol.ProtocolError, Refusal, QueueError, feedback.FeedbackError)
 
 
@@ -187,6 +188,8 @@ class Server:
             result = getattr(self.controller, COMMANDS[request.cmd])(request.args)
             if asyncio.iscoroutine(result):
                 result = await result
+            if request.cmd not in READ_ONLY:
+                self.controller.save()  # a kill -9 a moment later still finds the place it left
             return protocol.ok(request.id, result)
         except ANSWERABLE as exc:
             return protocol.error(request.id, str(exc))

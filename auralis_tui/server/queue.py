@@ -52,12 +52,13 @@ class Queue:
     def _sequence(self) -> list[int]:
         return self.order if self.modes["random"] else self.ids()
 
-    def following(self, item_id: int) -> int | None:
-        """The id played after ``item_id`` ends (or on *next*), by the modes; None: stop there."""
+    def following(self, item_id: int, skip: bool = False) -> int | None:
+        """The id played after ``item_id`` ends, by the modes (None: stop there); with ``skip``
+        the one *next* goes to (single mode only holds when a track ends by itself)."""
         sequence = self._sequence()
         if item_id not in sequence:
             return None
-        if self.modes["single"]:
+        if self.modes["single"] and not skip:
             return item_id if self.modes["repeat"] else None
         at = sequence.index(item_id) + 1
         if at < len(sequence):
