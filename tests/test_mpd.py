@@ -128,7 +128,7 @@ def test_a_rating_sticker_is_a_rating_with_the_tracks_variant(served):
     before = len(served.feedback())
     served.mpc("sticker", uri, "set", "rating", "8")
     (line,) = served.feedback()[before:]
-    assert (line["event"], line["rating"], line["track_path"]) == ("rating", 4, now["path"])
+    assert (line["event"], line["rating"], line["track_path"], line["heard"]) == ("rating", 4, now["path"], "mastered")
     assert (line["test_id"], line["variant"]) == ("studio-bass", now["info"]["variant"])
     assert line["profile"]["version"] == now["info"]["profile_version"]
     assert served.mpc("sticker", uri, "get", "rating").strip() == "rating=8"
