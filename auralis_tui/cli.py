@@ -55,8 +55,8 @@ def keep_python_stderr_apart() -> None:
     """Python's stderr (our messages, and the app: Textual draws on ``sys.__stderr__``) moves to a
     duplicate of fd 2, because ``engine.quiet`` points fd 2 itself at a scratch file while a C
     library decodes, in whatever thread. Left alone when a harness has replaced ``sys.stderr``."""
-    if sys.stderr is None or sys.stderr is not sys.__stderr__:
-        return
+    if sys.stderr is None or sys.stderr is not sys.__stderr__ or sys.stderr.fileno() != 2:
+        return  # replaced by a harness, or already apart (a second main() in one process)
     encoding, errors = sys.stderr.encoding, sys.stderr.errors
     sys.stderr.flush()
     sys.stderr = sys.__stderr__ = os.fdopen(os.dup(2), "w", buffering=1, encoding=encoding, errors=errors)

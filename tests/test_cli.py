@@ -175,6 +175,9 @@ def test_python_stderr_stays_visible_while_the_engine_silences_fd_2():
         "from auralis_tui.cli import keep_python_stderr_apart\n"
         "from engine.quiet import library_noise_silenced\n"
         "keep_python_stderr_apart()\n"
+        "apart = sys.stderr.fileno()\n"
+        "keep_python_stderr_apart()\n"
+        "assert apart != 2 and sys.stderr.fileno() == apart  # a second call changes nothing\n"
         "with library_noise_silenced():\n"
         "    sys.__stderr__.write('frame\\n'); sys.__stderr__.flush()\n"
     )

@@ -15,7 +15,7 @@ from textual.widgets import Input
 from ...feedback import stars
 from ..format import cell, minutes
 from ..messages import PlayRequested, QueueRequested
-from .keys import Table
+from .keys import Table, TextBox
 
 #: (key, label, width, drop rank): the title takes the room left; as the terminal narrows, the
 #: column with the highest rank goes first. Title, rating and time always stay.
@@ -63,7 +63,7 @@ class TrackTable(Table):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Play")]
 
 
-class FilterBox(Input):
+class FilterBox(TextBox):
     """The live filter; esc clears and leaves it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "Close filter", show=False)]

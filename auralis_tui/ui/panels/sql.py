@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, Static
 
 from ... import store
 from ..format import cell, safe
+from .keys import TextBox
 
 SHOWN_ROWS = 1000
 
@@ -17,7 +18,7 @@ class SqlPanel(Vertical):
     """Type a SELECT and press enter; the result fills the table below."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="SELECT month, type, average_rating FROM ratings_monthly", id="sql-query")
+        yield TextBox(placeholder="SELECT month, type, average_rating FROM ratings_monthly", id="sql-query")
         yield Static("Views: " + ", ".join(store.VIEW_NAMES), id="sql-status")
         yield DataTable(id="sql-result", zebra_stripes=True)
 
