@@ -161,7 +161,7 @@ def fix(
     if event == "modify" and (parameter is None or delta is None):
         raise feedback.FeedbackError("a modify event needs the parameter and the delta it changed")
     state = track_state(home, path)  # it has ingested the log: the latest rating is known
-    refers_to = refers_to or _latest_rating_id(home, str(state.path))
+    refers_to = refers_to or latest_rating_id(home, str(state.path))
     if refers_to is None:
         raise feedback.FeedbackError(f"{state.path.name} has no rating to answer yet: rate it first")
     if parameter is None and event != "undo":
@@ -170,7 +170,7 @@ def fix(
     return record(home, state, event, fix=change, refers_to=refers_to), state
 
 
-def _latest_rating_id(home: Path, path: str) -> str | None:
+def latest_rating_id(home: Path, path: str) -> str | None:
     """The newest rating of ``path`` not withdrawn: from the database, else read from the log."""
     try:
         with store.session(home, timeout=QUICK_TIMEOUT):

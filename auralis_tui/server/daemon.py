@@ -92,14 +92,19 @@ class Server:
         self.controller: Controller | None = None
 
     async def run(self) -> None:
+        from . import mpd  # here: it builds on this module
+
+        mpd_address = mpd.configured(self.home)  # a refused setting stops the start before anything runs
         lock = runtime.Lock(self.home)  # AlreadyRunning when another server has this home
         path = runtime.socket_path(self.home)
-        listener = None
+        listener = frontend = None
         try:
             self.controller = Controller(self.home, self.audio)
             self.controller.listeners.add(self.broadcast)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, self.controller.load_library)  # titles before the first answer
+            if mpd_address:  # before the socket: a client that reaches the server finds MPD up too
+                frontend = await mpd.start(self.controller, *mpd_address)
             path.unlink(missing_ok=True)  # a dead server's socket: the lock says none runs now
             umask = os.umask(0o177)  # the socket is born 0600: no window where others could connect
             try:
@@ -116,6 +121,8 @@ class Server:
         finally:
             if listener is not None:
                 listener.close()
+            if frontend is not None:
+                frontend.close()
             for client in list(self.clients):
                 client.writer.close()
             if self.controller is not None:
