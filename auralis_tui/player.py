@@ -175,6 +175,8 @@ class Player:
         self._primed = False
         self._request = (key, max(0.0, seconds))
         self._status.state = "playing"
+        if key != self._status.track:  # another track: nothing is known of its mastering until it starts
+            self._status.info, self._status.duration = None, 0.0
         self._status.track = key
         self._status.path = self._playlist.path_of(key)
         self._status.position = seconds

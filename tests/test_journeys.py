@@ -4,17 +4,18 @@ missed keys leaking from the SQL box into rating actions."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 
 import pytest
 
-from auralis_tui import feedback
+from auralis_tui import abtest, feedback
 from auralis_tui.ui.format import minutes
 
 from conftest import wait_until
-from served import Served
+from served import MPDServed, Served
 from terminal import AURALIS, Log, Terminal
 
 #: Text only the given panel shows (panels that aren't on screen aren't drawn).
@@ -203,9 +204,11 @@ def test_hangup_and_sigterm_end_the_app_cleanly(home, sig):
 
 def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink):
     """Two apps in two terminals show one player live; hanging both up leaves the music playing
-    (the ALSA sink keeps receiving it); a third app shows the same track and position, and a
-    control command moves it."""
-    served = Served(home, sink)
+    (the ALSA sink keeps receiving it); a third app shows the same track and position; `mpc next`
+    moves it, and `mpc sticker … rating 8` on a studio track (an A/B test runs) is a 4-star line
+    with the variant the server drew for it."""
+    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1")
+    served = MPDServed(home, sink)
     env = {"HOME": str(sink)}
     first = Terminal(f"{AURALIS} --home {home}", env=env)
     second = None
@@ -231,9 +234,20 @@ def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink
         third.wait_for(f"❚❚ {paused['title']}")
         third.keys("F2")
         third.wait_for(f"paused  {minutes(paused['position'])} / {minutes(paused['duration'])}")
-        moved = served.json("next")
+        served.mpc("next")  # an MPD client moves it; the app follows
+        moved = served.wait_status(lambda s: s["pos"] == (paused["pos"] + 1) % 12, "the next track")
         third.wait_for(f"{moved['title']}")
-        assert moved["pos"] == (paused["pos"] + 1) % 12
+        found = served.cli("sql", "SELECT path FROM tracks WHERE type = 'studio'", "--format", "json").stdout
+        studio = {row["path"] for row in json.loads(found)}
+        queue = [item["path"] for item in served.json("queue")["items"]]
+        at = next(n for n, path in enumerate(queue) if path in studio)
+        served.mpc("play", str(at + 1))  # MPD positions count from 1
+        rated = served.wait_status(lambda s: s["pos"] == at and s["info"], "the studio track")
+        before = len(served.feedback())
+        served.mpc("sticker", served.mpc("-f", "%file%", "current").strip(), "set", "rating", "8")
+        (line,) = served.feedback()[before:]
+        assert (line["rating"], line["track_path"], line["test_id"]) == (4, rated["path"], "studio-bass")
+        assert line["variant"] == rated["info"]["variant"] in ("control", "treatment")
         now = served.json("pause")
         os.kill(served.pid(), signal.SIGKILL)  # the server dies: the app starts another, which resumes in place
         third.wait_until(lambda: served.pid() is not None, "a new server, started by the app")

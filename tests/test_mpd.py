@@ -7,60 +7,16 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import socket
-import subprocess
 import threading
 
 import mpd as mpd2
 import pytest
-import tomlkit
 
 from auralis_tui import abtest
 from auralis_tui.server import catalog, mpd
 from auralis_tui.server.mpd_commands import stars
 
-from served import Served
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def configure(home, listen: str, password: str | None = None) -> None:
-    path = home / "config.toml"
-    document = tomlkit.parse(path.read_text())
-    table = document.setdefault("mpd", tomlkit.table())
-    table["listen"] = listen
-    if password is not None:
-        table["password"] = password
-    path.write_text(tomlkit.dumps(document))
-
-
-class MPDServed(Served):
-    def __init__(self, home, sink) -> None:
-        super().__init__(home, sink)
-        self.port = free_port()
-        configure(home, f"127.0.0.1:{self.port}")
-
-    def mpc(self, *args: str, host: str = "127.0.0.1", check: bool = True) -> str:
-        result = subprocess.run(["mpc", "-h", host, "-p", str(self.port), *args], capture_output=True, text=True,
-                                timeout=60)  # fmt: skip
-        if check and result.returncode != 0:
-            raise AssertionError(f"mpc {' '.join(args)} → {result.returncode}: {result.stderr}")
-        return result.stdout if check else result.stdout + result.stderr
-
-    def client(self) -> mpd2.MPDClient:
-        client = mpd2.MPDClient()
-        client.timeout = 60
-        client.connect("127.0.0.1", self.port)
-        return client
-
-    def mpd_socket(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
-        assert sock.makefile("rb").readline().startswith(b"OK MPD ")
-        return sock
+from served import MPDServed, configure
 
 
 @pytest.fixture

@@ -351,7 +351,7 @@ class Controller:
         if path is None and not playing:
             raise Refusal("nothing is playing: name the track")
         path = path or str(status.path)
-        state = status.info if playing and str(status.path) == path and status.info else None
+        state = status.info if playing and status.info and str(status.info.path) == path else None
         fields = {"comment": feedback.cap_comment(optional(args, "comment", text) or "")[0]}
         if event == "rating":
             fields |= {"rating": integer(args, "rating"),
