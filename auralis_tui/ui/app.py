@@ -182,7 +182,7 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False)
     def load_library(self) -> None:
-        from engine.fingerprint import FINGERPRINT_VERSION
+        from engine.features import FINGERPRINT_VERSION
 
         from ..naturalsort import library_order
 
