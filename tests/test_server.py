@@ -131,8 +131,9 @@ def test_kill_9_loses_nothing_and_the_next_command_resumes_in_place(served):
 def test_state_saved_while_playing_is_never_more_than_a_second_old(served):
     served.cli("queue", "add", "--query", ALL)
     served.cli("play")
-    state_file = served.home / "server-state.json"
+    state_file, queue_file = served.home / "server-state.json", served.home / "server-queue.json"
     served.wait_status(lambda s: s["state"] == "playing", "playback")
+    queue_written = queue_file.stat().st_mtime_ns
     saves = []  # (wall time, saved position) each time the file changed
     def changed() -> bool:
         position = json.loads(state_file.read_text())["position"]
@@ -142,6 +143,7 @@ def test_state_saved_while_playing_is_never_more_than_a_second_old(served):
     wait_until(changed, "four saves while playing", poll=0.02)
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(saves[1:])]
     assert max(gaps) < 1.6  # saved at 1 s intervals (+ a 0.25 s tick, + polling)
+    assert queue_file.stat().st_mtime_ns == queue_written  # the queue is written when it changes, not each second
 
 
 def test_hostile_clients_cost_only_their_own_connection(served):
@@ -249,7 +251,7 @@ def test_stop_server_and_service_unit(served, tmp_path):
 
 
 def test_a_damaged_state_file_starts_an_empty_queue(served):
-    (served.home / "server-state.json").write_text('{"version": 1, "queue": {"items": [{"no": 1}]}')
+    (served.home / "server-queue.json").write_text('{"version": 2, "items": [{"no": 1}]')  # torn
     assert served.status()["queue_length"] == 0
     assert "starting with an empty queue" in (served.home / "server.log").read_text()
 

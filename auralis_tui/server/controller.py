@@ -47,12 +47,13 @@ class Controller:
         try:
             self.queue = Queue.from_dict(restored.get("queue", {}))
         except (KeyError, TypeError, ValueError) as exc:
-            log.warning(f"the saved queue is damaged ({exc!r}); starting with an empty one")
+            log.warning(f"the saved queue is damaged ({exc!r}); starting with an empty queue")
             self.queue, restored = Queue(), {}
         self.volume = min(100, max(0, int(restored.get("volume", 100))))
         self._resume(restored)
         self._seen: tuple = ()
         self._saved_at = 0.0
+        self._saved_queue = self.queue.version if restored else -1  # the version on disk
         self._sounding: int | None = None  # the track the last tick saw: a change means one ended
 
     def _open_player(self) -> None:
@@ -136,9 +137,11 @@ class Controller:
         state = status.state if status else "stopped"
         if status and self.queue.path_of(status.track) is not None:  # not one removed since
             self._current, self._position = status.track, status.position
+        if self.queue.version != self._saved_queue:
+            saved.save_queue(self.home, self.queue.to_dict())
+            self._saved_queue = self.queue.version
         saved.save(self.home, {
-            "queue": self.queue.to_dict(), "current": self._current, "position": round(self._position, 3),
-            "state": state, "volume": self.volume,
+            "current": self._current, "position": round(self._position, 3), "state": state, "volume": self.volume,
         })  # fmt: skip
 
     def close(self) -> None:

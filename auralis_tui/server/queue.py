@@ -31,6 +31,10 @@ class Queue:
     next_id: int = 1
     version: int = 0  # bumped by every change (the playlist's version for clients)
     order: list[int] = field(default_factory=list)  # play order of the ids while random is on
+    # id → index in ``items`` and in the play sequence, built on first need after a change: a
+    # status or a track change must not scan a queue of 100,000 tracks
+    _index: dict[int, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _rank: dict[int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -38,7 +42,9 @@ class Queue:
         return [item.id for item in self.items]
 
     def position(self, item_id: int) -> int | None:
-        return next((n for n, item in enumerate(self.items) if item.id == item_id), None)
+        if self._index is None:
+            self._index = {item.id: n for n, item in enumerate(self.items)}
+        return self._index.get(item_id)
 
     def path_of(self, item_id: int) -> Path | None:
         at = self.position(item_id) if isinstance(item_id, int) else None
@@ -52,31 +58,42 @@ class Queue:
     def _sequence(self) -> list[int]:
         return self.order if self.modes["random"] else self.ids()
 
+    def _place(self, item_id: int) -> int | None:
+        """Where ``item_id`` is in the play sequence (None: not queued)."""
+        if not self.modes["random"]:
+            return self.position(item_id)
+        if self._rank is None:
+            self._rank = {item: n for n, item in enumerate(self.order)}
+        return self._rank.get(item_id)
+
     def following(self, item_id: int, skip: bool = False) -> int | None:
         """The id played after ``item_id`` ends, by the modes (None: stop there); with ``skip``
         the one *next* goes to (single mode only holds when a track ends by itself)."""
-        sequence = self._sequence()
-        if item_id not in sequence:
+        place = self._place(item_id) if isinstance(item_id, int) else None
+        if place is None:
             return None
         if self.modes["single"] and not skip:
             return item_id if self.modes["repeat"] else None
-        at = sequence.index(item_id) + 1
-        if at < len(sequence):
-            return sequence[at]
-        return sequence[0] if self.modes["repeat"] else None
+        if place + 1 < len(self.items):
+            return self._at_place(place + 1)
+        return self._at_place(0) if self.modes["repeat"] else None
 
     def preceding(self, item_id: int) -> int | None:
-        sequence = self._sequence()
-        if item_id not in sequence:
+        place = self._place(item_id) if isinstance(item_id, int) else None
+        if place is None:
             return None
-        at = sequence.index(item_id) - 1
-        if at >= 0:
-            return sequence[at]
-        return sequence[-1] if self.modes["repeat"] else sequence[0]
+        if place > 0:
+            return self._at_place(place - 1)
+        return self._at_place(len(self.items) - 1 if self.modes["repeat"] else 0)
 
     def first(self) -> int | None:
-        sequence = self._sequence()
-        return sequence[0] if sequence else None
+        return self._at_place(0)
+
+    def _at_place(self, place: int) -> int | None:
+        """The id at ``place`` in the play sequence (None past its end)."""
+        if not 0 <= place < len(self.items):
+            return None
+        return self.order[place] if self.modes["random"] else self.items[place].id
 
     def snapshot(self) -> Queue:
         """A copy for the player's thread: it reads while the server edits the original."""
@@ -89,11 +106,10 @@ class Queue:
         at = len(self.items) if at is None else at
         if not 0 <= at <= len(self.items):
             raise QueueError(f"no position {at + 1} to insert at in a queue of {len(self.items)}")
-        new = [Item(self.next_id + n, Path(p)) for n, p in enumerate(paths)]
+        new = [Item(self.next_id + n, p if isinstance(p, Path) else Path(p)) for n, p in enumerate(paths)]
         self.next_id += len(new)
         self.items[at:at] = new
-        for item in new:  # random: each lands somewhere in what is still to come
-            self.order.insert(random.randint(len(self.order) // 2, len(self.order)), item.id)
+        self._scatter([item.id for item in new])
         self._changed()
         return [item.id for item in new]
 
@@ -132,9 +148,23 @@ class Queue:
         rest = [i for i in self.ids() if i != current]
         random.shuffle(rest)
         self.order = ([current] if current in self.ids() else []) + rest
+        self._rank = None
+
+    def _scatter(self, ids: list[int]) -> None:
+        """Random order: each new id lands somewhere in the later half of it (one merge, not one
+        list insert per id: queueing a whole library stays linear)."""
+        half = len(self.order) // 2
+        slots = sorted(random.randint(half, len(self.order)) for _ in ids)
+        merged, taken = [], 0
+        for slot, new in zip(slots, ids, strict=True):
+            merged += self.order[taken:slot]
+            merged.append(new)
+            taken = slot
+        self.order = merged + self.order[taken:]
 
     def _changed(self) -> None:
         self.version += 1
+        self._index = self._rank = None
 
     # --- on disk (the server writes it atomically; see state.py) -------------------------------
 
