@@ -197,18 +197,19 @@ def connect(home: Path, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
 
     A call made while this thread already has the file open reuses that connection."""
     attached = _OPEN.__dict__.setdefault("by_home", {})
-    outer = attached.get(home)
+    key = os.fspath(home)  # a str: removing it runs no Python code, where a Ctrl-C could land first
+    outer = attached.get(key)
     if outer is not None:
         if not read_only and outer.read_only:
             raise RuntimeError("a write inside a read-only store block: open the outer block read-write")
         yield outer.con
         return
     with _IN_PROCESS, _attach(home, read_only, timeout) as con:
-        attached[home] = _Attached(con, read_only)
+        attached[key] = _Attached(con, read_only)
         try:
             yield con
         finally:
-            del attached[home]
+            del attached[key]
 
 
 @contextmanager
@@ -237,6 +238,8 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
     mode = " (READ_ONLY)" if read_only else ""
     con = _instance().cursor()
     try:
+        if not _OPEN.by_home:  # no block is open in the process (it holds _IN_PROCESS), yet a Ctrl-C
+            con.execute(f"DETACH DATABASE IF EXISTS {_ALIAS}")  # that ended the last one early can leave it attached
         try:
             _retry_while_locked(path, timeout, lambda: con.execute(f"ATTACH '{literal}' AS {_ALIAS}{mode}"))
         except StoreUnreadable as exc:  # a cache that cannot be read is rebuilt, never a dead end
@@ -247,10 +250,6 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
             if not read_only:
                 _ensure_schema(con)
             yield con
-        except RuntimeError as exc:  # DuckDB turns Ctrl-C during a statement into "Query interrupted"
-            if "interrupted" in str(exc).lower():
-                raise KeyboardInterrupt from None
-            raise
         except duckdb.Error as exc:
             if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException) and not _is_corruption(exc):
                 raise StoreError(f"{path.name}: {_first_line(exc)}") from None  # e.g. a full disk
@@ -259,6 +258,10 @@ def _attach(home: Path, read_only: bool, timeout: float) -> Iterator:
             corrupt = exc
         finally:
             _detach(con)
+    except RuntimeError as exc:
+        if _interrupted(exc):
+            raise KeyboardInterrupt from None
+        raise
     finally:
         con.close()
     if "corrupt" in locals():  # found while reading: set aside now that it is detached
@@ -287,6 +290,12 @@ def set_aside(path: Path, reason: str) -> Path:
         "(run `auralis scan` to index the library again)"
     )
     return aside
+
+
+def _interrupted(exc: Exception) -> bool:
+    """DuckDB turns a Ctrl-C that lands while it runs a statement (ATTACH and DETACH included)
+    into this error; it is the user's interruption, not a database fault."""
+    return type(exc) is RuntimeError and "interrupted" in str(exc).lower()
 
 
 def _detach(con) -> None:
@@ -683,6 +692,18 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def catalog_rows(home: Path) -> list[dict]:
+    """Present tracks with the tags MPD clients browse by, and their latest rating."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute(
+            "SELECT t.path, t.root, t.title, t.artist, t.album, t.album_artist, t.genre, t.year, t.track_number, "
+            "t.disc_number, t.duration, r.last_rating FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
+            "WHERE NOT t.missing"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
     """(rating, count) overall, and (profile, version, ratings, average) per profile version."""
     with connect(home, read_only=True) as con:
@@ -838,7 +859,7 @@ def _bounded(con, sql: str, seconds: float) -> tuple[list[str], list[tuple]]:
 def _isolated(home: Path) -> Iterator:
     """A read-only instance of its own, for settings that must not outlive one query, on a database
     holding the whole feedback log: when it is behind, the log is ingested first (a second instance)."""
-    if home in getattr(_OPEN, "by_home", {}):
+    if os.fspath(home) in getattr(_OPEN, "by_home", {}):
         raise RuntimeError("user queries run outside other store blocks")
     path = home / DB_NAME
     con = _open_read_only(path) if path.exists() else None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -85,24 +89,58 @@ def alsa_sink(home: Path) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def demo_home(tmp_path_factory) -> Path:
-    """The demo library and its six months of feedback, built once per test run."""
-    from auralis_tui.demo import build_demo
+@dataclass(frozen=True)
+class DemoBuild:
+    home: Path
+    printed: dict  # what `auralis demo --json` printed
+    user_home: Path  # the AURALIS_HOME it ran under (it must leave that alone)
 
-    home = tmp_path_factory.mktemp("ui") / "demo"
-    build_demo(home)
-    return home
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> DemoBuild:
+    """`auralis demo --home DIR --json`: the demo library and its six months of feedback, built
+    once per test run (test_demo checks the build; every UI test uses it)."""
+    base = tmp_path_factory.mktemp("ui")
+    home, user_home = base / "demo", base / "user-home"
+    result = subprocess.run(
+        [sys.executable, "-m", "auralis_tui", "demo", "--home", str(home), "--json"],
+        capture_output=True, text=True, env={**os.environ, "AURALIS_HOME": str(user_home)}, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return DemoBuild(home, json.loads(result.stdout), user_home)
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_build) -> Path:
+    return demo_build.home
 
 
 @pytest.fixture
-def home(demo_home, tmp_path) -> Path:
+def home(demo_home, tmp_path) -> Iterator[Path]:
     """A private copy of the demo home (ratings written by one test never reach another)."""
     import shutil
 
     copy = tmp_path / "demo"
     shutil.copytree(demo_home, copy, symlinks=True)
-    return copy
+    yield copy
+    end_server(copy)
+
+
+def end_server(home: Path) -> None:
+    """Stop the music server a test (or the app it ran) left running for ``home``."""
+    import signal
+
+    from auralis_tui.server import runtime
+
+    pid = runtime.running_pid(home)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    try:
+        wait_until(lambda: runtime.running_pid(home) is None, "the server to stop", timeout=20)
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: runtime.running_pid(home) is None, "the killed server's lock to go")
 
 
 @pytest.fixture

@@ -126,15 +126,18 @@ def test_cli_status_json(home):
     assert bad.returncode == 2 and "required: NAME" in bad.stderr  # a usage error
 
 
-def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
+def test_ratings_in_the_app_record_the_blind_variant(demo_home, tmp_path):
+    """Each rating in the app counts for the version the blind draw chose, with that version's
+    parameters. Studio tracks are rated in turn until both variants were drawn (each draw is
+    50/50, so 40 ratings all of one variant would take a 1 in 10^11 chance)."""
     import asyncio
+    import shutil
 
-    from auralis_tui.demo import build_demo
     from auralis_tui.ui.app import AuralisApp
 
     home = tmp_path / "demo"
-    build_demo(home)
-    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1", bandit="thompson")
+    shutil.copytree(demo_home, home, symlinks=True)  # the session's demo, not a second build
+    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1", ratio=0.5)
     studio = [p for p, kind in _types(home).items() if kind == "studio"]
 
     async def scenario() -> None:
@@ -142,19 +145,22 @@ def test_ratings_in_the_app_record_the_blind_variant(tmp_path):
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.query_one("#tracks")
             await settle(app, pilot, lambda: all(p in table.rows for p in studio), "the track list")
-            for done, path in enumerate(studio, start=1):
-                table.move_cursor(row=table.get_row_index(path))
+            for done in range(1, 41):
+                table.move_cursor(row=table.get_row_index(studio[done % len(studio)]))
                 await pilot.press("4")
                 await settle(app, pilot, lambda n=done: len(in_test(home)) == n, f"rating {done} in the log")
+                if {line["variant"] for line in in_test(home)} == {"control", "treatment"}:
+                    return
 
     asyncio.run(scenario())
     lines = in_test(home)
-    assert len(lines) == len(studio) >= 2
+    assert {line["variant"] for line in lines} == {"control", "treatment"} and len(studio) >= 2
     for line in lines:
         version = {"control": "1.0", "treatment": "1.1"}[line["variant"]]
         assert line["profile"]["version"] == version  # the rating counts for what was heard
         expected = profiles.load(home, "studio", version).master.bass_db
         assert line["parameters_applied"]["bass_db"] == pytest.approx(expected)
+
 
 def in_test(home: Path) -> list[dict]:
     return [e for e in feedback.read_log(home).events if e.get("test_id") == "studio-bass"]

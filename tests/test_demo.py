@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -14,15 +13,9 @@ from auralis_tui.demo import DEMO_TRACKS, render_track
 from engine import audio
 
 
-def test_demo_builds_a_varied_analysed_library(tmp_path):
-    home = tmp_path / "demo-home"
-    env = {**os.environ, "AURALIS_HOME": str(tmp_path / "real-home")}
-    result = subprocess.run(
-        [sys.executable, "-m", "auralis_tui", "demo", "--home", str(home), "--json"],
-        capture_output=True, text=True, env=env, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    tracks = json.loads(result.stdout)["tracks"]
+def test_demo_builds_a_varied_analysed_library(demo_build):
+    home = demo_build.home  # `auralis demo --home DIR --json`, run once for the whole suite
+    tracks = demo_build.printed["tracks"]
     assert 10 <= len(tracks) <= 12
     assert any(t["channels"] == 1 for t in tracks)
     assert any(t["rate"] == 96000 for t in tracks)
@@ -31,10 +24,10 @@ def test_demo_builds_a_varied_analysed_library(tmp_path):
     assert {t["character"] for t in tracks} >= {"studio_hd_bright", "studio", "metal", "bootleg", "live", "vintage"}
     assert all(t["type"] == t["character"] for t in tracks), [(t["file"], t["type"]) for t in tracks]
     assert (home / "library.duckdb").exists()
-    assert not (tmp_path / "real-home" / "library.duckdb").exists()  # the user's data is untouched
+    assert not (demo_build.user_home / "library.duckdb").exists()  # the user's data is untouched
     # six months of history with comments, on two studio profile versions
     events = feedback.read_log(home).events
-    assert json.loads(result.stdout)["feedback_events"] == len(events) >= 100
+    assert demo_build.printed["feedback_events"] == len(events) >= 100
     months = {e["timestamp"][:7] for e in events}
     assert len(months) == 6
     assert sum(1 for e in events if e["comment"]) >= 50

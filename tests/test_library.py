@@ -96,6 +96,10 @@ def test_incremental_rescan_missing_and_version_change(tmp_path, library):
     after = rows(home)
     assert after[gone]["missing"] is True
     assert after[song]["duration"] == pytest.approx(0.8, abs=0.01)
+    stamp = Path(song).stat().st_mtime + 60  # re-tagged in place: same size, a new mtime
+    os.utime(song, (stamp, stamp))
+    retagged = scan(home, library, jobs=1, progress_stream=quiet)
+    assert (retagged.changed, retagged.unchanged, retagged.analysed) == (1, 1, 1)
     with store.connect(home) as con:  # as if the fingerprint definition had changed
         con.execute("UPDATE tracks SET fingerprint_version = 0")
     fourth = scan(home, library, jobs=1, progress_stream=quiet)
@@ -114,10 +118,12 @@ def test_config_keeps_comments_and_roots(tmp_path):
 
 
 def auralis(*args: str, home: Path, **kwargs) -> subprocess.Popen:
+    """The CLI with Ctrl-C as a terminal delivers it: a suite started in the background (``make
+    test &``) ignores SIGINT, and its children would inherit that and never stop."""
     env = {**os.environ, "AURALIS_HOME": str(home)}
     return subprocess.Popen(
         [sys.executable, "-m", "auralis_tui", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, **kwargs,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
     )  # fmt: skip
 
 
@@ -182,6 +188,88 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_work(tmp_path):
     assert rescan.analysed == 3  # the finished work is not done again
     assert fingerprinted(home) == kept | set(waiting[:3])
     assert rescan.missing == len(waiting) - 3
+
+
+def analysis_workers(pid: int) -> list[int]:
+    """The scan's analysis processes (its multiprocessing resource tracker left out)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def ended(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_ctrl_c_does_not_wait_for_a_stalled_worker(tmp_path):
+    """A worker that makes no progress (starved of CPU on a busy machine, stuck on a slow disk; here
+    stopped) must not hold Ctrl-C up: the scan exits at once and takes its workers with it."""
+    home = tmp_path / "home"
+    root = linked_copies(tone_file(tmp_path / "long" / "000.flac", seconds=120.0, rate=44100), 40)
+    scanner = auralis("scan", str(root), "--jobs", "1", home=home)
+    workers: list[int] = []
+    try:
+        wait_until(lambda: fingerprinted(home), "a stored analysis", poll=0.1)
+        workers = wait_until(lambda: analysis_workers(scanner.pid), "the analysis worker")
+        for pid in workers:
+            os.kill(pid, signal.SIGSTOP)
+        scanner.send_signal(signal.SIGINT)
+        out, err = scanner.communicate(timeout=60)
+    finally:
+        scanner.kill()
+        for pid in workers:
+            if not ended(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert scanner.returncode == 130 and "Traceback" not in err, err
+    assert "interrupted" in out
+    assert all(ended(pid) for pid in workers)
+
+
+def ctrl_c_on_call(number: int):
+    """A trace function raising KeyboardInterrupt on entering the ``number``-th call (one only:
+    a trace function that raises is removed)."""
+    countdown = iter(range(number, -1, -1))
+
+    def trace(frame, event, arg):
+        if next(countdown) == 0:
+            raise KeyboardInterrupt
+
+    return trace
+
+
+def test_ctrl_c_anywhere_in_a_store_call_leaves_the_database_usable(tmp_path):
+    """Python raises a Ctrl-C's KeyboardInterrupt where it checks for signals, on entering a
+    function among others. Raised on entering each call a save makes, it surfaces as
+    KeyboardInterrupt, the save happened whole or not at all, and the next store call works (an
+    interrupted block once left the file attached, and every later call failed)."""
+    home = tmp_path / "home"
+    path, vector = "/music/a.flac", [0.5] * 25
+    store.upsert_tracks(home, [{"path": path, "root": "/music", "size": 1, "mtime": 1.0, "missing": False}])
+    result = {"path": path, "fingerprint": vector, "fingerprint_version": 1, "type": "t", "confidence": 0.5}
+    calls: list[str] = []
+
+    def record(frame, event, arg):
+        calls.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+
+    sys.settrace(record)
+    try:
+        store.save_analyses(home, [result])
+    finally:
+        sys.settrace(None)
+    assert sum(call.endswith(":_detach") for call in calls) == 1
+    for number, call in enumerate(calls):
+        with store.connect(home) as con:
+            con.execute("UPDATE tracks SET fingerprint = NULL")
+        with pytest.raises(KeyboardInterrupt):
+            sys.settrace(ctrl_c_on_call(number))
+            try:
+                store.save_analyses(home, [result])
+            finally:
+                sys.settrace(None)
+        try:
+            assert rows(home)[path]["fingerprint"] in (None, vector)
+        except Exception as exc:
+            raise AssertionError(f"after a Ctrl-C on entering {call}: {exc!r}") from exc
 
 
 @pytest.mark.parametrize(

@@ -225,10 +225,10 @@ def test_extreme_rates(rate):
 
 
 @pytest.mark.parametrize(
-    ("target", "max_gain"),
-    [(-30.0, 12.0), (-7.0, 12.0), (-14.0, 3.0)],  # quiet output, limiting hard, limiter idle near the ceiling
+    ("target", "max_gain", "limits"),
+    [(-30.0, 12.0, False), (-7.0, 12.0, True), (-14.0, 3.0, False)],  # quiet, limiting hard, idle near the ceiling
 )
-def test_report_states_the_measured_true_peak(target, max_gain):
+def test_report_states_the_measured_true_peak(target, max_gain, limits):
     # The report derives the output's true peak from the limiter's envelope where the limiter is
     # idle; it must equal a full measurement of the output (and the independent 16× reference).
     rate = 44100
@@ -236,7 +236,8 @@ def test_report_states_the_measured_true_peak(target, max_gain):
     out, report = master(x, rate, MasterParams(target_lufs=target, max_gain_db=max_gain, ceiling_dbtp=-1.0))
     assert report.true_peak_out_dbtp == pytest.approx(loudness.true_peak(out, rate), abs=0.001)
     assert report.true_peak_out_dbtp == pytest.approx(true_peak_16x_dbtp(out), abs=0.15)
-    if report.max_reduction_db > 0:  # the limiter put the peaks at its aim, no emergency trim below it
+    assert (report.max_reduction_db > 0) == limits
+    if limits:  # the limiter put the peaks at its aim, no emergency trim below it
         assert report.true_peak_out_dbtp == pytest.approx(-1.0 - SAFETY_DB, abs=0.05)
 
 
