@@ -213,18 +213,18 @@ async def _every_panel_shows_its_data(home):
         await settle(pilot)
         versions = app.query_one("#versions", DataTable)
         assert app.focused is versions
-        assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1
-        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
+        assert versions.row_count == 8  # seven base profiles and the demo's studio 2.1
+        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@2.1"))
         await pilot.press("d")
         await settle(pilot)
-        assert "master.bass_db" in text(app, "#diff") and "studio@1.0" in text(app, "#diff")  # its parent
-        versions.move_cursor(row=[k.value for k in versions.rows].index("metal@1.0"))
+        assert "master.bass_db" in text(app, "#diff") and "studio@2.0" in text(app, "#diff")  # its parent
+        versions.move_cursor(row=[k.value for k in versions.rows].index("metal@2.0"))
         await pilot.press("m")
-        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
+        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@2.1"))
         await pilot.press("d")
         await settle(pilot)
         compared = text(app, "#diff")
-        assert "metal@1.0" in compared and "studio@1.1" in compared and "detect." in compared
+        assert "metal@2.0" in compared and "studio@2.1" in compared and "detect." in compared
         await pilot.press("f6")
         assert app.focused is app.query_one("#sql-query", Input)  # F6 puts the keys in the box
         status = text(app, "#sql-status")
