@@ -32,6 +32,13 @@ async def until(pilot, condition, what: str, seconds: float = 60.0):
     raise AssertionError(f"{what} never happened")
 
 
+async def lines_after(pilot, home, count: int) -> list[dict]:
+    """The log once it holds more than ``count`` lines and the app is quiet again."""
+    await until(pilot, lambda: len(feedback.read_log(home).events) > count, f"line {count + 1} in the log")
+    await settle(pilot)
+    return feedback.read_log(home).events
+
+
 def text(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
@@ -62,18 +69,17 @@ async def _rating_key_writes_a_complete_line(home):
         await settle(pilot)
         table = app.query_one("#tracks", DataTable)
         await pilot.press("down")
+        await until(pilot, lambda: "rates → Cinder March · mastered" in text(app, "#status"), "the status names row 2")
         chosen = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        assert "rates → Cinder March · mastered" in text(app, "#status")
         before = len(feedback.read_log(home).events)
         await pilot.press("4")
-        await settle(pilot)
-        events = feedback.read_log(home).events
+        events = await lines_after(pilot, home, before)
         assert len(events) == before + 1
         line = events[-1]
         assert (line["event"], line["rating"], line["track_path"], line["heard"]) == ("rating", 4, chosen, "mastered")
         assert len(line["fingerprint"]) == 25 and line["detected_type"] and line["profile"]["version"]
         assert {"bass_db", "treble_db", "width", "target_lufs"} <= set(line["parameters_applied"])
-        assert "★★★★☆" in str(table.get_row(chosen)[-1])  # the table shows the new last rating
+        await until(pilot, lambda: "★★★★☆" in str(table.get_row(chosen)[-1]), "the table shows the new last rating")
 
 
 def test_comment_box_returns_focus_and_the_next_key_rates(home):
@@ -92,20 +98,19 @@ async def _comment_box_returns_focus_and_the_next_key_rates(home):
         assert open_pane(app) == "profiles" and app.pending_comment == "too thin 12345"
         before = len(feedback.read_log(home).events)
         await pilot.press("2")
-        await settle(pilot)
-        events = feedback.read_log(home).events
+        events = await lines_after(pilot, home, before)
         assert len(events) == before + 1
         rated = events[-1]
         assert (rated["rating"], rated["comment"]) == (2, "too thin 12345")
         assert rated["track"] == "05 Iron Tide.flac"  # the Library's selected row: nothing plays
         await pilot.press("u")
-        await settle(pilot)
-        undo = feedback.read_log(home).events[-1]
+        undo = (await lines_after(pilot, home, before + 1))[-1]
         assert (undo["event"], undo["refers_to"]) == ("undo", rated["id"])
         await pilot.press("u")
+        said = lambda: any("no rating to withdraw" in str(n.message) for n in app._notifications)  # noqa: E731
+        await until(pilot, said, "'no rating to withdraw'")
         await settle(pilot)
         assert len(feedback.read_log(home).events) == before + 2
-        assert any("no rating to withdraw" in str(n.message) for n in app._notifications)
 
 
 def test_filter_narrows_the_library(home):
@@ -163,28 +168,27 @@ async def _every_panel_shows_its_data(home):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        assert open_pane(app) == "playing" and focus_pane(app) == "playing"
+        await until(pilot, lambda: open_pane(app) == "playing" and focus_pane(app) == "playing", "Playing open")
         assert "Nothing playing" in text(app, "#now") and "sound off" in text(app, "#status")
         await pilot.press("f3")
-        assert open_pane(app) == "patterns"
-        patterns = text(app, "#patterns-text")
-        assert "bootleg" in patterns and "treble_db +0.25" in patterns
         recommendations = app.query_one("#recommendations", DataTable)
-        assert app.focused is recommendations
+        await until(pilot, lambda: open_pane(app) == "patterns" and app.focused is recommendations, "Patterns open")
+        patterns = await until(pilot, lambda: "bootleg" in (shown := text(app, "#patterns-text")) and shown, "patterns")
+        assert "treble_db +0.25" in patterns
         assert {key.value for key in recommendations.rows} >= {"bootleg", "metal", "live"}
         recommendations.move_cursor(row=[k.value for k in recommendations.rows].index("live"))
         await pilot.press("enter")  # asks first
         asking = "Apply to your personal layer for live"
         await until(pilot, lambda: asking in str(app.screen.query_one(Static).render()), "the confirmation")
         await pilot.press("y")
-        await settle(pilot)
         from auralis_tui import personal
 
+        await until(pilot, lambda: personal.current(home), "a personal layer version")
         assert personal.current(home).adjust == {"live": {"width": 0.075}}
         await until(pilot, lambda: "live" not in {k.value for k in recommendations.rows}, "the applied row leaves")
         await pilot.press("f4")
-        assert open_pane(app) == "trends" and focus_pane(app) == "trends"
-        trends = text(app, "#trends-text")
+        await until(pilot, lambda: open_pane(app) == "trends" and focus_pane(app) == "trends", "Trends open")
+        trends = await until(pilot, lambda: "2026-11" in (shown := text(app, "#trends-text")) and shown, "trends")
         assert "2026-06" in trends and "2026-11" in trends and "Satisfaction per profile version" in trends
         assert "Mastered vs original" in trends
         effectiveness = trends.split("Fix effectiveness")[1].splitlines()
@@ -192,35 +196,37 @@ async def _every_panel_shows_its_data(home):
         assert "0.20" in vintage and "(10)" in vintage  # 2 of 10 vintage fixes accepted and kept
         assert "Detection confidence after feedback" in trends
         await pilot.press("end")  # the charts below the fold are reachable from the keyboard
-        assert app.query_one("TrendsPanel").scroll_y > 0
+        await until(pilot, lambda: app.query_one("TrendsPanel").scroll_y > 0, "Trends scrolled to the end")
         await pilot.press("f5")
         await settle(pilot)
         versions = app.query_one("#versions", DataTable)
-        assert app.focused is versions
+        await until(pilot, lambda: open_pane(app) == "profiles" and app.focused is versions, "Profiles open")
         assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
         await pilot.press("d")
-        await settle(pilot)
-        assert "master.bass_db" in text(app, "#diff") and "studio@1.0" in text(app, "#diff")  # its parent
+        await until(pilot, lambda: "studio@1.0" in text(app, "#diff"), "the diff against its parent")
+        assert "master.bass_db" in text(app, "#diff")
         versions.move_cursor(row=[k.value for k in versions.rows].index("metal@1.0"))
         await pilot.press("m")
+        await until(pilot, lambda: app.query_one("ProfilesPanel").marked == "metal@1.0", "metal@1.0 marked")
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
         await pilot.press("d")
-        await settle(pilot)
+        await until(pilot, lambda: "metal@1.0" in text(app, "#diff"), "the diff against the marked version")
         compared = text(app, "#diff")
-        assert "metal@1.0" in compared and "studio@1.1" in compared and "detect." in compared
+        assert "studio@1.1" in compared and "detect." in compared
         await pilot.press("f6")
-        assert app.focused is app.query_one("#sql-query", Input)  # F6 puts the keys in the box
+        box = app.query_one("#sql-query", Input)
+        await until(pilot, lambda: open_pane(app) == "sql" and app.focused is box, "F6 putting the keys in the box")
         status = text(app, "#sql-status")
         assert all(view in status for view in store.VIEW_NAMES) and "fix_effectiveness" in status
         before = len(feedback.read_log(home).events)
         await pilot.press(*"SELECT count(*) AS n FROM tracks WHERE 1 < 2", "enter")
-        await settle(pilot)
-        assert app.query_one("#sql-result", DataTable).get_row_at(0)[0].plain == "12"
+        result = app.query_one("#sql-result", DataTable)
+        await until(pilot, lambda: result.row_count == 1, "the query's row")
+        assert result.get_row_at(0)[0].plain == "12"
         assert len(feedback.read_log(home).events) == before  # the digits typed rated nothing
         await pilot.press("ctrl+a", "ctrl+k", *"DELETE FROM tracks", "enter")
-        await settle(pilot)
-        assert "only SELECT" in text(app, "#sql-status")
+        await until(pilot, lambda: "only SELECT" in text(app, "#sql-status"), "the refusal")
 
 
 def test_tags_are_shown_as_written_never_as_markup(home):
