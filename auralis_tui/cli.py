@@ -25,7 +25,8 @@ USER_ERRORS = (
     ("auralis_tui.commands.common", "UserError"), ("auralis_tui.config", "ConfigError"),
     ("auralis_tui.store", "QueryRefused"), ("auralis_tui.store", "StoreError"),
     ("auralis_tui.feedback", "FeedbackError"), ("auralis_tui.errors", "AudioUnavailable"),
-    ("auralis_tui.errors", "Refused"),
+    ("auralis_tui.errors", "Refused"), ("auralis_tui.server.runtime", "ServerUnavailable"),
+    ("auralis_tui.server.client", "ServerError"),
 )  # fmt: skip
 
 

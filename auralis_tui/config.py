@@ -20,6 +20,12 @@ audio_device = ""
 
 # Anonymized sharing of profile statistics (off unless you turn it on).
 sharing = false
+
+# MPD clients (mpc, ncmpcpp, phone apps) may play, queue and rate through the music server:
+# uncomment `listen`. Any address but a loopback one needs a password.
+[mpd]
+# listen = "127.0.0.1:6600"
+# password = ""
 """
 
 
@@ -32,6 +38,8 @@ class Config:
     library_roots: list[str] = field(default_factory=list)
     audio_device: str = ""
     sharing: bool = False
+    mpd_listen: str = ""  # "HOST:PORT" ("" = no MPD frontend)
+    mpd_password: str = ""
 
 
 def config_path(home: Path) -> Path:
@@ -53,7 +61,29 @@ def load_config(home: Path) -> Config:
     sharing = data.get("sharing", False)
     if not isinstance(sharing, bool):  # "false" in quotes must never read as true
         raise ConfigError(f"{path}: sharing must be true or false (without quotes), not {sharing!r}")
-    return Config(roots, str(device), sharing)
+    listen, password = _mpd(path, data.get("mpd", {}))
+    return Config(roots, str(device), sharing, listen, password)
+
+
+def _mpd(path: Path, table: object) -> tuple[str, str]:
+    """The ``[mpd]`` table: ``listen`` as "HOST:PORT" ("[::1]:6600" for IPv6) and ``password``."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [mpd] must be a table with listen and password")
+    listen, password = table.get("listen", ""), table.get("password", "")
+    if not isinstance(password, str):
+        raise ConfigError(f"{path}: [mpd] password must be a text in quotes")
+    if not isinstance(listen, str) or (listen and split_address(listen) is None):
+        raise ConfigError(f'{path}: [mpd] listen must be "HOST:PORT" such as "127.0.0.1:6600", not {listen!r}')
+    return listen, password
+
+
+def split_address(listen: str) -> tuple[str, int] | None:
+    """("host", port) from "host:port" or "[v6]:port"; None when it is not that."""
+    host, _, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c in host for c in "[] "):
+        return None
+    return host, int(port)
 
 
 def set_sharing(home: Path, enabled: bool) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from engine.master import StreamingMaster, loudness_gain_db
 from engine.model import MasterParams
 
 from .errors import AudioUnavailable
+from .playstate import Status
 from .rating import TrackState
 from .treatments import Treatments
 
@@ -76,39 +78,42 @@ def resolve_device(name: str | None) -> int | None:
     return matches[0]["index"]
 
 
+class Playlist(Protocol):
+    """What the player plays, by key: the track a key names and the one that follows it (a
+    playlist may change while it plays; the player asks again at every track boundary)."""
+
+    def path_of(self, key: Hashable) -> Path | None: ...
+    def following(self, key: Hashable) -> Hashable | None: ...
+    def preceding(self, key: Hashable) -> Hashable | None: ...
+
+
+class Tracks:
+    """A fixed list of files, keyed by position: played in order, once."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+
+    def path_of(self, key: int) -> Path | None:
+        return self.paths[key] if isinstance(key, int) and 0 <= key < len(self.paths) else None
+
+    def following(self, key: int) -> int | None:
+        return key + 1 if key + 1 < len(self.paths) else None
+
+    def preceding(self, key: int) -> int | None:
+        return max(0, key - 1) if self.paths else None
+
+
 @dataclass
 class _Block:
     generation: int
-    track: int
+    track: Hashable  # the playlist's key
+    path: Path
     start: int  # frame position of the block's first frame in its track
     original: np.ndarray  # (frames, 2) float32, level-matched when matching is on
     mastered: np.ndarray
-    last: bool = False  # the last block of its track
     offset: int = 0  # frames already played
     info: TrackState | None = None  # how its track is mastered: the status shows it once it sounds
     duration: float = 0.0
-
-
-@dataclass
-class Status:
-    """What the UI shows; read with :meth:`Player.status` (a copy, safe from any thread)."""
-
-    state: str = "stopped"  # stopped | playing | paused
-    track: int | None = None
-    path: Path | None = None
-    position: float = 0.0  # seconds
-    duration: float = 0.0
-    mastered: bool | None = True  # None while blind
-    blind: bool = False
-    volume: float = 1.0
-    underruns: int = 0
-    message: str = ""
-    info: TrackState | None = None
-
-    @property
-    def heard(self) -> str:
-        """What the listener hears now: "original" after the A/B key switched to it, else "mastered"."""
-        return "original" if self.mastered is False else "mastered"
 
 
 class Player:
@@ -131,7 +136,8 @@ class Player:
         self._sd = _sounddevice()
         self._lock = threading.Condition()
         self._ring: collections.deque[_Block] = collections.deque()
-        self._tracks: list[Path] = []
+        self._playlist: Playlist = Tracks([])
+        self._exhausted = -1  # the generation whose feeder found nothing more to play
         self._generation = 0
         self._request: tuple[int, float] | None = None  # (track, start seconds) for the feeder
         self._stream = None
@@ -147,24 +153,28 @@ class Player:
     # --- commands (any thread) ---------------------------------------------------------------
 
     def load(self, paths: Sequence[Path]) -> None:
-        with self._lock:
-            self._tracks = [Path(p) for p in paths]
+        """Play a fixed list of files (keys are their positions)."""
+        self.use(Tracks(paths))
 
-    def play(self, index: int = 0, seconds: float = 0.0) -> None:
-        """Start ``index`` of the list at ``seconds``; the newest call always wins."""
+    def use(self, playlist: Playlist) -> None:
         with self._lock:
-            if not 0 <= index < len(self._tracks):
-                raise IndexError(f"no track {index} in a list of {len(self._tracks)}")
-            self._start(index, seconds)
+            self._playlist = playlist
 
-    def _start(self, index: int, seconds: float) -> None:
+    def play(self, key: Hashable = 0, seconds: float = 0.0) -> None:
+        """Start the playlist's ``key`` at ``seconds``; the newest call always wins."""
+        with self._lock:
+            if self._playlist.path_of(key) is None:
+                raise IndexError(f"no track {key} in the playlist")
+            self._start(key, seconds)
+
+    def _start(self, key: Hashable, seconds: float) -> None:
         self._generation += 1
         self._ring.clear()
         self._primed = False
-        self._request = (index, max(0.0, seconds))
+        self._request = (key, max(0.0, seconds))
         self._status.state = "playing"
-        self._status.track = index
-        self._status.path = self._tracks[index]
+        self._status.track = key
+        self._status.path = self._playlist.path_of(key)
         self._status.position = seconds
         self._status.message = ""
         self._lock.notify_all()
@@ -196,14 +206,15 @@ class Player:
                 self._status.state = "paused"
 
     def next(self) -> None:
-        with self._lock:
-            if self._status.track is not None and self._status.track + 1 < len(self._tracks):
-                self._start(self._status.track + 1, 0.0)
+        self._step(self._playlist.following)
 
     def previous(self) -> None:
+        self._step(self._playlist.preceding)
+
+    def _step(self, towards: Callable[[Hashable], Hashable | None]) -> None:
         with self._lock:
-            if self._status.track is not None:
-                self._start(max(0, self._status.track - 1), 0.0)
+            if self._status.track is not None and (key := towards(self._status.track)) is not None:
+                self._start(key, 0.0)
 
     def set_volume(self, volume: float) -> None:
         with self._lock:
@@ -269,9 +280,13 @@ class Player:
             if not self._primed:
                 self._mastered_now = mastered  # a new start: no crossfade from the old choice
             while self._status.state == "playing" and filled < frames:
+                if not self._ring and self._exhausted == self._generation:  # the playlist has ended
+                    self._status.state = "stopped"
+                    break
                 if not self._ring:
                     arrived = self._lock.wait_for(
-                        lambda: self._ring or self._status.state != "playing", STARVE_WAIT * frames / self._rate
+                        lambda: self._ring or self._status.state != "playing" or self._exhausted == self._generation,
+                        STARVE_WAIT * frames / self._rate,
                     )
                     if not arrived:
                         self._status.underruns += self._primed
@@ -286,14 +301,11 @@ class Player:
                 block.offset += take
                 filled += take
                 self._primed = True
-                self._status.track, self._status.path = block.track, self._tracks[block.track]
+                self._status.track, self._status.path = block.track, block.path
                 self._status.info, self._status.duration = block.info, block.duration
                 self._status.position = (block.start + block.offset) / self._rate
                 if block.offset == len(block.original):
                     self._ring.popleft()
-                    if block.last and block.track + 1 >= len(self._tracks):
-                        self._status.state = "stopped"
-                        finished = True
             outdata[filled:] = 0
             finished = finished or self._status.state == "stopped"
             self._lock.notify_all()  # room in the ring for the feeder; maybe stopped
@@ -320,10 +332,10 @@ class Player:
                 self._lock.wait_for(lambda: self._request is not None or self._closed)
                 if self._closed:
                     return
-                (index, start), generation = self._request, self._generation
+                (key, start), generation = self._request, self._generation
                 self._request = None
             try:
-                self._feed_track(index, start, generation)
+                self._feed_track(key, start, generation)
             except (audio.AudioError, AudioUnavailable, self._sd.PortAudioError) as exc:
                 with self._lock:
                     if generation == self._generation:
@@ -331,15 +343,18 @@ class Player:
                         self._status.message = str(exc)
                         self._lock.notify_all()
 
-    def _feed_track(self, index: int, seconds: float, generation: int) -> None:
-        """Produce blocks from ``index`` on, gapless into the following tracks (a track at another
+    def _feed_track(self, key: Hashable, seconds: float, generation: int) -> None:
+        """Produce blocks from ``key`` on, gapless into the following tracks (a track at another
         sample rate waits for the ring to drain and reopens the stream). The next track's mastering
         is worked out while this one plays, so a slow lookup never leaves a gap between them."""
-        upcoming = None
+        upcoming = None  # (key, path, the future of its state)
         while True:
-            path = self._tracks[index]
+            path = self._playlist.path_of(key)
+            if path is None:  # removed from the playlist meanwhile
+                return self._end(generation)
             details = audio.info(path)
-            state = upcoming.result() if upcoming else self.state_for(path)
+            same = upcoming and upcoming[:2] == (key, path)
+            state = upcoming[2].result() if same else self.state_for(path)
             if not self._ensure_stream(details.rate, generation):
                 return
             with self._lock:
@@ -347,17 +362,26 @@ class Player:
                     return
                 if not self._primed:  # nothing sounds yet: show the track now, not at its first block
                     self._status.info, self._status.duration = state, details.duration
-            if index + 1 < len(self._tracks):
-                upcoming = self._ahead.submit(self.state_for, self._tracks[index + 1])
+            upcoming = None
+            following = self._playlist.following(key)
+            if following is not None and (after := self._playlist.path_of(following)) is not None:
+                upcoming = (following, after, self._ahead.submit(self.state_for, after))
             start = min(int(seconds * details.rate), max(0, details.frames - 1))
-            if not self._produce(index, path, start, generation, state, details.duration):
+            if not self._produce(key, path, start, generation, state, details.duration):
                 return
-            index, seconds = index + 1, 0.0
-            if index >= len(self._tracks):
-                return
+            key, seconds = self._playlist.following(key), 0.0  # asked again: the playlist may have changed
+            if key is None:
+                return self._end(generation)
+
+    def _end(self, generation: int) -> None:
+        """Nothing follows: the callback stops once the ring has played out."""
+        with self._lock:
+            if generation == self._generation:
+                self._exhausted = generation
+                self._lock.notify_all()
 
     def _produce(
-        self, index: int, path: Path, start: int, generation: int, state: TrackState, duration: float
+        self, key: Hashable, path: Path, start: int, generation: int, state: TrackState, duration: float
     ) -> bool:
         """Fill the ring with one track; False when a newer command took over.
 
@@ -385,9 +409,8 @@ class Player:
             waiting = np.concatenate([waiting, stereo])
             original, waiting = waiting[: len(mastered)], waiting[len(mastered) :]
             if len(original):
-                block = _Block(generation, index, position, (original * original_gain).astype(np.float32),
-                               (mastered * mastered_gain).astype(np.float32), upcoming is None, 0, state,
-                               duration)  # fmt: skip
+                block = _Block(generation, key, path, position, (original * original_gain).astype(np.float32),
+                               (mastered * mastered_gain).astype(np.float32), 0, state, duration)  # fmt: skip
                 position += len(original)
                 if not self._put(block):
                     return False

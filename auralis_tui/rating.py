@@ -33,6 +33,16 @@ class TrackState:
     test_id: str | None = None  # a blind A/B test chose this version (see abtest.blind_state)
     variant: str | None = None
 
+    def summary(self) -> dict:
+        """What a client shows about the track's mastering (JSON-ready; no fingerprint)."""
+        return {
+            "type": self.type, "confidence": self.confidence, "profile_name": self.profile_name,
+            "profile_version": self.profile_version, "philosophy": self.philosophy,
+            "parameters": dict(self.parameters), "personal_version": self.personal_version,
+            "matched": list(self.matched), "missed": list(self.missed), "test_id": self.test_id,
+            "variant": self.variant,
+        }  # fmt: skip
+
 
 #: How long a rating waits for a database another process holds before it analyses the file
 #: itself: the line goes to the log either way, and the database catches up at the next ingest.
@@ -151,7 +161,7 @@ def fix(
     if event == "modify" and (parameter is None or delta is None):
         raise feedback.FeedbackError("a modify event needs the parameter and the delta it changed")
     state = track_state(home, path)  # it has ingested the log: the latest rating is known
-    refers_to = refers_to or _latest_rating_id(home, str(state.path))
+    refers_to = refers_to or latest_rating_id(home, str(state.path))
     if refers_to is None:
         raise feedback.FeedbackError(f"{state.path.name} has no rating to answer yet: rate it first")
     if parameter is None and event != "undo":
@@ -160,7 +170,7 @@ def fix(
     return record(home, state, event, fix=change, refers_to=refers_to), state
 
 
-def _latest_rating_id(home: Path, path: str) -> str | None:
+def latest_rating_id(home: Path, path: str) -> str | None:
     """The newest rating of ``path`` not withdrawn: from the database, else read from the log."""
     try:
         with store.session(home, timeout=QUICK_TIMEOUT):

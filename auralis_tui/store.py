@@ -692,6 +692,18 @@ def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def catalog_rows(home: Path) -> list[dict]:
+    """Present tracks with the tags MPD clients browse by, and their latest rating."""
+    with connect(home, read_only=True) as con:
+        cursor = con.execute(
+            "SELECT t.path, t.root, t.title, t.artist, t.album, t.album_artist, t.genre, t.year, t.track_number, "
+            "t.disc_number, t.duration, r.last_rating FROM tracks t LEFT JOIN track_ratings r ON r.path = t.path "
+            "WHERE NOT t.missing"
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def trend_rows(home: Path) -> tuple[list[tuple], list[tuple]]:
     """(rating, count) overall, and (profile, version, ratings, average) per profile version."""
     with connect(home, read_only=True) as con:

@@ -10,6 +10,7 @@ source scripts/python.sh  # sets $python
 missing=()
 ldconfig -p 2>/dev/null | grep -q 'libportaudio\.so\.2' || missing+=(libportaudio2)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v mpc >/dev/null 2>&1 || missing+=(mpc)  # the MPD frontend's tests drive the real client
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing system packages: ${missing[*]}"

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -116,13 +116,31 @@ def demo_home(demo_build) -> Path:
 
 
 @pytest.fixture
-def home(demo_home, tmp_path) -> Path:
+def home(demo_home, tmp_path) -> Iterator[Path]:
     """A private copy of the demo home (ratings written by one test never reach another)."""
     import shutil
 
     copy = tmp_path / "demo"
     shutil.copytree(demo_home, copy, symlinks=True)
-    return copy
+    yield copy
+    end_server(copy)
+
+
+def end_server(home: Path) -> None:
+    """Stop the music server a test (or the app it ran) left running for ``home``."""
+    import signal
+
+    from auralis_tui.server import runtime
+
+    pid = runtime.running_pid(home)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    try:
+        wait_until(lambda: runtime.running_pid(home) is None, "the server to stop", timeout=20)
+    except AssertionError:
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: runtime.running_pid(home) is None, "the killed server's lock to go")
 
 
 @pytest.fixture

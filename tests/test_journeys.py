@@ -11,7 +11,10 @@ import subprocess
 import pytest
 
 from auralis_tui import feedback
+from auralis_tui.ui.format import minutes
 
+from conftest import wait_until
+from served import Served
 from terminal import AURALIS, Log, Terminal
 
 #: Text only the given panel shows (panels that aren't on screen aren't drawn).
@@ -22,6 +25,7 @@ MARKERS = {
     "F4": "Mastered vs original",
     "F5": "Reason",
     "F6": "Views: tracks",
+    "F7": "The queue is empty",
 }
 
 
@@ -197,3 +201,70 @@ def test_hangup_and_sigterm_end_the_app_cleanly(home, sig):
     finally:
         terminal.close()
     assert feedback.log_path(home).read_bytes().endswith(b"\n") and log.new()[-1]["rating"] == 3
+
+
+def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink):
+    """Two apps in two terminals show one player live; hanging both up leaves the music playing
+    (the ALSA sink keeps receiving it); a third app shows the same track and position, and a
+    control command moves it."""
+    served = Served(home, sink)
+    env = {"HOME": str(sink)}
+    first = Terminal(f"{AURALIS} --home {home}", env=env)
+    second = None
+    try:
+        first.wait_for("Iron Tide", "rates →")
+        served.cli("mode", "repeat", "on")  # the unpaced sink plays the list in seconds: keep it going
+        first.keys("Enter")
+        first.wait_for("▶ ")
+        second = Terminal(f"{AURALIS} --home {home}", env=env)
+        second.wait_for("▶ ", "rates →")
+        second.keys("Space")  # pause from the second app ...
+        first.wait_for("❚❚ ")  # ... the first one sees it
+        second.keys("Space")
+        first.wait_for("▶ ")
+        first.close()  # the SSH sessions go: tmux hangs up on both apps
+        second.close()
+        audio = sink / "out.raw"
+        heard = audio.stat().st_size
+        wait_until(lambda: audio.stat().st_size > heard + 4_000_000, "audio after every terminal has gone")
+        paused = served.json("pause")
+        third = Terminal(f"{AURALIS} --home {home}", env=env)
+        second = third
+        third.wait_for(f"❚❚ {paused['title']}")
+        third.keys("F2")
+        third.wait_for(f"paused  {minutes(paused['position'])} / {minutes(paused['duration'])}")
+        moved = served.json("next")
+        third.wait_for(f"{moved['title']}")
+        assert moved["pos"] == (paused["pos"] + 1) % 12
+        now = served.json("pause")
+        os.kill(served.pid(), signal.SIGKILL)  # the server dies: the app starts another, which resumes in place
+        third.wait_until(lambda: served.pid() is not None, "a new server, started by the app")
+        third.wait_for(f"❚❚ {now['title']}", f"paused  {minutes(now['position'])}")
+    finally:
+        first.close()
+        if second:
+            second.close()
+
+
+def test_library_keys_fill_the_queue_and_the_queue_panel_edits_it(app, home, sink):
+    """e adds the selected track to the server's queue, E puts it next; on Queue, d removes and
+    J moves: what the panel shows is what `auralis queue` lists."""
+    served = Served(home, sink)
+    titles = lambda: [item["title"] for item in served.json("queue")["items"]]  # noqa: E731
+    app.keys("e")  # Iron Tide, the first row
+    app.wait_for("queued: Iron Tide")
+    app.keys("Down", "e", "Down", "E")  # Cinder March at the end; Encore Tape next (nothing plays: at the end too)
+    app.wait_until(lambda: titles() == ["Iron Tide", "Cinder March", "Encore Tape"], "three queued tracks")
+    app.keys("F7")
+    app.wait_until(lambda: queue_rows(app) == ["1 Iron Tide", "2 Cinder March", "3 Encore Tape"], "the Queue panel")
+    app.keys("J")  # Iron Tide moves down one
+    app.wait_until(lambda: titles() == ["Cinder March", "Iron Tide", "Encore Tape"], "Iron Tide moved down")
+    app.wait_until(lambda: queue_rows(app) == ["1 Cinder March", "2 Iron Tide", "3 Encore Tape"], "the panel")
+    app.keys("Down", "d")  # the cursor followed Iron Tide to row 2: Encore Tape is below it
+    app.wait_until(lambda: titles() == ["Cinder March", "Iron Tide"], "Encore Tape removed")
+    app.wait_until(lambda: queue_rows(app) == ["1 Cinder March", "2 Iron Tide"], "the panel without it")
+
+
+def queue_rows(app: Terminal) -> list[str]:
+    """The Queue panel's rows as "position title"."""
+    return [" ".join(line.split()) for line in app.screen().splitlines() if line.strip()[:1].isdigit()]

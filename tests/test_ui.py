@@ -8,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 from textual.widgets import DataTable, Input, Static, TabbedContent
@@ -17,7 +18,7 @@ from auralis_tui.ui.app import AuralisApp
 
 from keysession import run_session, settle
 
-PANES = ("library", "playing", "patterns", "trends", "profiles", "sql")
+PANES = ("library", "playing", "patterns", "trends", "profiles", "sql", "queue")
 
 
 async def until(pilot, condition, what: str, seconds: float = 60.0):
@@ -80,6 +81,21 @@ async def _rating_key_writes_a_complete_line(home):
         assert len(line["fingerprint"]) == 25 and line["detected_type"] and line["profile"]["version"]
         assert {"bass_db", "treble_db", "width", "target_lufs"} <= set(line["parameters_applied"])
         await until(pilot, lambda: "★★★★☆" in str(table.get_row(chosen)[-1]), "the table shows the new last rating")
+
+
+def test_service_warnings_become_notices_not_text_over_the_screen(home, capfd):
+    run(_service_warnings_become_notices(home))
+    assert "database is busy" not in capfd.readouterr().err
+
+
+async def _service_warnings_become_notices(home):
+    import logging
+
+    app = AuralisApp(home, audio=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        threading.Thread(target=logging.getLogger("auralis").warning, args=("the database is busy",)).start()
+        await until(pilot, lambda: any("database is busy" in str(n.message) for n in app._notifications), "a notice")
 
 
 def test_comment_box_returns_focus_and_the_next_key_rates(home):

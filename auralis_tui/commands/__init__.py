@@ -13,7 +13,9 @@ import importlib
 GROUPS: dict[str, tuple[str, ...]] = {
     "fingerprint": ("fingerprint",), "master": ("master",), "scan": ("scan",), "rate": ("rate",),
     "analyze": ("analyze",), "sql": ("sql",), "profiles": ("update-profile", "profiles"), "personal": ("personal",),
-    "playback": ("play", "devices"), "abtest": ("abtest",), "privacy": ("export", "forget", "sharing"),
+    "control": ("status", "toggle", "pause", "next", "prev", "stop", "seek", "volume", "mode", "queue"),
+    "server": ("serve", "service"), "playback": ("play", "devices"), "abtest": ("abtest",),
+    "privacy": ("export", "forget", "sharing"),
     "app": ("demo",),
 }  # fmt: skip
 

@@ -13,11 +13,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     pl = add_command(
         commands,
         "play",
-        help="play a file on this machine's audio output (headless; for scripts and tests)",
-        description="Play FILE through PortAudio, the original or (--mastered) through its profile's chain "
-        "in real time, and report what was played.",
+        help="start or resume the server's queue (N: from position N), or play FILE here and now",
+        description="Without FILE: the server resumes, or starts the queue (at position N when given). "
+        "With FILE: play it in this process through PortAudio, the original or (--mastered) through its "
+        "profile's chain in real time, and report what was played (offline; for scripts and tests).",
     )
-    pl.add_argument("file")
+    pl.add_argument("file", nargs="?", metavar="N|FILE")
+    add_json(pl)
     pl.add_argument("--mastered", action="store_true", help="play through the mastering chain")
     pl.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
     pl.add_argument("--start", type=float, default=0.0, metavar="S", help="start at S seconds")
@@ -34,6 +36,10 @@ def run_play(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..player import Player
 
+    if args.file is None or (args.file.isdigit() and not Path(args.file).exists()):
+        from .control import ask, report
+
+        return report(args, ask(args, "play", **({"pos": int(args.file) - 1} if args.file else {})))
     data = home(args)
     path = Path(args.file)
     readable_audio(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..feedback import EVENTS, RATINGS, stars
 from ..formats import printable
@@ -18,7 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the mastering parameters that apply to it. Comments like 'more bass', 'harsh' or 'too narrow' "
         "feed the keyword patterns of `auralis analyze`.",
     )
-    rt.add_argument("file", help="audio file")
+    rt.add_argument("file", metavar="FILE|N", help="an audio file (with --rating), or a rating 1–5 alone: it rates "
+                    "the track the server plays now, as heard (the version and A/B variant it chose)")
     rt.add_argument("--rating", type=int, choices=RATINGS, metavar="N", help="1 (worst) to 5")
     rt.add_argument("--comment", default="", metavar="TEXT", help="what you heard, in your words")
     rt.add_argument(
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from ..rating import fix, rate
 
     data = home(args)
+    playing = args.event == "rating" and args.rating is None and args.file in ("1", "2", "3", "4", "5")
+    if playing and not Path(args.file).exists():
+        return rate_playing(args, int(args.file))
     if args.event == "rating":
         if args.rating is None:
             raise UserError("give --rating N (1–5), or --event for a fix decision")
@@ -70,4 +75,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"  saved to {log_path(data)}")
     for warning in outcome.degradations:
         print(f"warning: {warning.message()}")
+    return 0
+
+
+def rate_playing(args: argparse.Namespace, given: int) -> int:
+    """``auralis rate N``: the server rates what it plays, on the same path as the app's keys."""
+    from .control import ask
+
+    answer = ask(args, "record", start=False, rating=given, comment=args.comment)
+    line = answer["line"]
+    if args.json:
+        print_json(line)
+        return 0
+    variant = f", A/B test {line['test_id']}" if line.get("test_id") else ""
+    print(f"{printable(line['track'])}: {stars(given)} ({line['heard']})  profile {line['profile']['name']} "
+          f"{line['profile']['version']}{variant}")  # fmt: skip
+    if line["comment"]:
+        print(f"  note: {printable(line['comment'])}")
+    for warning in answer["degraded"]:
+        print(f"warning: {warning['message']}")
     return 0

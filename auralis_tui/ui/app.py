@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 import traceback
 from dataclasses import dataclass
@@ -31,11 +32,12 @@ from ..treatments import Treatments
 from . import messages as msg
 from .commands import AuralisCommands
 from .format import safe
-from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesPanel, TrendsPanel
+from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesPanel, QueuePanel, TrendsPanel
 from .screens import CommentBox, Confirm, Help
 
 VOLUME_STEP = 0.05
 OPENING = "opening the audio device…"
+CONNECTING = "connecting to the music server…"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,18 @@ class Pane(TabPane):
     @on(TabPane.Focused)
     def _keep_the_open_tab(self, event: TabPane.Focused) -> None:
         event.stop()
+
+
+class NoticeHandler(logging.Handler):
+    """The services' warnings (a busy database, a cut comment) as notices: text printed to the
+    terminal would draw over the screen."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.app.post_message(msg.Notice(record.getMessage(), "warning", 6.0))  # thread-safe
 
 
 class KeysFooter(Footer):
@@ -101,6 +115,7 @@ class AuralisApp(App):
         Binding("plus,equals_sign", f"volume({VOLUME_STEP})", "Volume up", show=False),
         Binding("minus", f"volume(-{VOLUME_STEP})", "Volume down", show=False),
         Binding("a", "ab", "A/B"),
+        Binding("S", "stop", "Stop the music", show=False),
         *[Binding(str(n), f"rate({n})", f"Rate {n}★" if n > 1 else "Rate", show=n == 1) for n in range(1, 6)],
         Binding("c", "comment", "Comment"),
         Binding("u", "undo", "Withdraw last rating", show=False),
@@ -112,16 +127,19 @@ class AuralisApp(App):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, home: Path, audio: bool = True) -> None:
+    def __init__(self, home: Path, audio: bool = True, server: bool = False) -> None:
+        """``server``: attach to the home's music server (started when none runs), which plays,
+        queues and records ratings; else play in this process (without a queue), as tests do."""
         super().__init__()
         self.home = home
         self.want_audio = audio
+        self.use_server = server
         self.player = None
         self.treatments = Treatments(home)
         self.last_rated: dict | None = None
         self.pending_comment = ""
-        self.pending_play: msg.PlayRequested | None = None
-        self.audio_message = OPENING if audio else "sound off (--no-audio)"
+        self.pending: list = []  # play and queue requests made while the player opens: done once it is
+        self.audio_message = CONNECTING if server else OPENING if audio else "sound off (--no-audio)"
         self.insights_stale = False
         self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
         self._started = False
@@ -136,6 +154,8 @@ class AuralisApp(App):
         yield KeysFooter()
 
     def on_mount(self) -> None:
+        logger = logging.getLogger("auralis")
+        self._log_handlers, logger.handlers = logger.handlers, [NoticeHandler(self)]
         self.panel(LibraryPanel).opened()
         self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
         self.set_interval(0.25, self.refresh_playing)
@@ -146,7 +166,7 @@ class AuralisApp(App):
     def load_the_rest(self) -> None:
         """Once the library is on screen: insights and the audio output."""
         started = [self.load_insights()]
-        if self.want_audio:
+        if self.want_audio or self.use_server:
             started.append(self.open_player())
         self.freeze_heap_after(started)
 
@@ -189,6 +209,18 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="player", exit_on_error=False)
     def open_player(self) -> None:
+        if self.use_server:
+            from ..server.client import RemotePlayer
+            from ..server.runtime import ServerUnavailable
+
+            try:
+                said = lambda *event: self.post_message(msg.ServerSaid(*event))  # noqa: E731 - the reader thread's hook
+                remote = RemotePlayer(self.home, self.want_audio, said)
+            except (ServerUnavailable, OSError) as exc:
+                self.post_message(msg.AudioOff(f"no server: {exc}"))
+                return
+            self.post_message(msg.PlayerReady(remote))
+            return
         from ..config import load_config
         from ..player import Player
 
@@ -200,16 +232,31 @@ class AuralisApp(App):
             return
         self.post_message(msg.PlayerReady(player))
 
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def load_queue(self) -> None:
+        listing = self.player.connection.request("queue")
+        self.post_message(msg.QueueLoaded(listing["items"], self.player.status().track))
+
     @work(thread=True, group="feedback", exit_on_error=False)
     def write_event(self, path: str, event: str, fields: dict, state=None) -> None:
         from .. import rating
-        from ..learning import after_feedback
+        from ..learning import Degradation, after_feedback
 
+        if self.remote:  # the server writes: with the mastering and variant it chose for the track
+            answer = self.player.connection.request("record", path=path, event=event, **fields)
+            self.post_message(msg.EventRecorded(answer["line"]))
+            self.post_message(msg.Degradations([Degradation(**warning) for warning in answer["degraded"]]))
+            return
         line = rating.record(self.home, state or self.treatments.state(path), event, **fields)
         self.post_message(msg.EventRecorded(line))
         outcome = after_feedback(self.home, path)  # may reveal a profile rated worse than before
         self.post_message(msg.Learned(path, outcome.learned))
         self.post_message(msg.Degradations(outcome.degradations))
+
+    @property
+    def remote(self) -> bool:
+        """Playback, the queue and ratings go through the home's server."""
+        return self.player is not None and hasattr(self.player, "connection")
 
     # --- messages --------------------------------------------------------------------------------
 
@@ -229,25 +276,76 @@ class AuralisApp(App):
     @on(msg.PlayerReady)
     def _player_ready(self, message: msg.PlayerReady) -> None:
         self.player, self.audio_message = message.player, ""
-        if self.pending_play:  # enter was pressed while the device was opening
-            self._play(self.pending_play)
+        if self.remote:
+            self.load_queue()
+        pending, self.pending = self.pending, []
+        for request in pending:  # enter or e was pressed while the player was opening
+            self.post_message(request)
 
     @on(msg.AudioOff)
     def _audio_off(self, message: msg.AudioOff) -> None:
         self.audio_message = message.reason
-        self.pending_play = None
+        self.pending = []
+
+    def _not_ready(self, message) -> bool:
+        """No player yet: keep ``message`` for when it opens, or say why there is none."""
+        if self.player is not None:
+            return False
+        if self.audio_message in (OPENING, CONNECTING):
+            self.pending.append(message)
+        else:
+            self.notify(self.audio_message or "no sound", severity="warning")
+        return True
 
     @on(msg.PlayRequested)
     def _play(self, message: msg.PlayRequested) -> None:
-        if self.player is None:
-            if self.want_audio and self.audio_message == OPENING:
-                self.pending_play = message  # played as soon as the device is open
-            else:
-                self.notify(self.audio_message or "no sound", severity="warning")
+        if self._not_ready(message):
             return
-        self.pending_play = None
         self.player.load(message.paths)
         self.player.play(message.index)
+
+    @on(msg.ServerSaid)
+    def _server_said(self, message: msg.ServerSaid) -> None:
+        if message.name == "playlist" and self.remote:
+            self.load_queue()
+        elif message.name == "player":
+            self.panel(QueuePanel).mark(message.data["id"])
+        elif message.name == "rating":  # from any client (mpc, `auralis rate N`, another app)
+            self.panel(LibraryPanel).show_rating(message.data["track_path"], message.data["rating"])
+            self._insights_changed()
+        elif message.name == "error":
+            self.notify(safe(message.data), severity="warning", timeout=4)
+        elif message.name == "closed" and self.is_running:
+            self.player, self.audio_message = None, CONNECTING
+            self.notify("the music server stopped; starting it again", severity="warning", timeout=3)
+            self.set_timer(1.0, self.open_player)
+
+    @on(msg.QueueLoaded)
+    def _queue_loaded(self, message: msg.QueueLoaded) -> None:
+        self.panel(QueuePanel).show(message.items, message.current)
+
+    @on(msg.QueueRequested)
+    def _enqueue(self, message: msg.QueueRequested) -> None:
+        if self.use_server and self._not_ready(message):
+            return
+        if not self.remote:
+            self.notify("the queue lives in the music server (`auralis` opens it)", severity="warning")
+            return
+        self.player.enqueue(message.paths, message.next)
+        self.notify(f"{'playing next' if message.next else 'queued'}: {safe(self.title_of(message.paths[0]))}",
+                    timeout=2)  # fmt: skip
+
+    @on(msg.QueueAction)
+    def _queue_action(self, message: msg.QueueAction) -> None:
+        if not self.remote:
+            return
+        if message.action == "play":
+            self.player.edit("play", id=message.item)
+        elif message.action == "remove":
+            self.player.edit("remove", id=message.item)
+        else:
+            step = -1 if message.action == "up" else 1
+            self.player.edit("move", source=message.position, target=max(0, message.position + step))
 
     @on(msg.EventRecorded)
     def _recorded(self, message: msg.EventRecorded) -> None:
@@ -276,6 +374,8 @@ class AuralisApp(App):
     def _mastering_changed(self, message: msg.MasteringChanged) -> None:
         self.notify(safe(message.notice), timeout=5)
         self.treatments.reload()  # new parameters for the next ratings and plays
+        if self.remote:
+            self.player.edit("reload")
         self.load_insights()  # an applied change leaves the Patterns table
         if self.query_one(TabbedContent).active == "profiles":
             self.panel(ProfilesPanel).load()
@@ -335,6 +435,10 @@ class AuralisApp(App):
         if self.player:
             self.player.set_volume(round(self.player.status().volume + step, 2))
             self.notify(f"volume {self.player.status().volume:.0%}", timeout=1)
+
+    def action_stop(self) -> None:
+        if self.player:
+            self.player.stop()
 
     def action_ab(self) -> None:
         if self.player:
@@ -444,7 +548,7 @@ class AuralisApp(App):
             return
         self._shown = shown
         title = self.title_of(status.path) if status and status.path else ""
-        playing.show(status, title, self.last_rated, self.pending_comment)
+        playing.show(status, title, self.last_rated, self.pending_comment, self.remote)
         status_line.update(self._status_text(status, target, selected))
 
     def _status_text(self, status, target: Target | None, selected: dict | None) -> str:
@@ -461,7 +565,9 @@ class AuralisApp(App):
         return "  ·  ".join(parts)
 
     async def on_unmount(self) -> None:
+        logging.getLogger("auralis").handlers = self._log_handlers
         if self.player:
+            self.plays_on = self.remote and self.player.status().state == "playing"
             self.player.close()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -482,10 +588,12 @@ def run(home: Path, audio: bool = True) -> int:
     every rating is already on disk. Returns the exit code (1 after a crash)."""
     import sys
 
-    app = AuralisApp(home, audio)
+    app = AuralisApp(home, audio, server=True)
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, lambda *_: app.exit())
     app.run()
+    if getattr(app, "plays_on", False):
+        print("auralis: the music plays on in the server; `auralis stop` stops it", file=sys.stderr)
     if app.return_code:
         where = getattr(app, "crash_log", None) or "the output above"
         print(f"auralis: the app stopped on an error; the traceback is in {where}", file=sys.stderr)

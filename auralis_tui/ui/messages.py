@@ -77,3 +77,34 @@ class Notice(Message):
     text: str
     severity: str = "information"
     timeout: float = field(default=4.0)
+
+
+@dataclass
+class QueueRequested(Message):
+    """Queue ``paths`` at the end, or right after the current track (``next``)."""
+
+    paths: list[Path]
+    next: bool = False
+
+
+@dataclass
+class QueueAction(Message):
+    """Do ``action`` (play, remove, up, down) to the queue item ``item``."""
+
+    action: str
+    item: int
+    position: int
+
+
+@dataclass
+class QueueLoaded(Message):
+    items: list[dict]
+    current: int | None
+
+
+@dataclass
+class ServerSaid(Message):
+    """The server pushed ``name`` (a playlist change, a rating from another client, an error…)."""
+
+    name: str
+    data: object

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from .format import safe
+from .panels.keys import TextBox
 
 
 class Confirm(ModalScreen[bool]):
@@ -47,7 +48,7 @@ class CommentBox(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(f"Comment on {safe(self.target)} (e.g. 'a bit thin', 'harsh'); then press 1–5")
-            yield Input(id="comment", placeholder="enter keeps it · esc cancels", max_length=4096)
+            yield TextBox(id="comment", placeholder="enter keeps it · esc cancels", max_length=4096)
 
     @on(Input.Submitted, "#comment")
     def _keep(self, event: Input.Submitted) -> None:

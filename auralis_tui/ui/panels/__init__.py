@@ -4,6 +4,7 @@ from .library import LibraryPanel
 from .patterns import PatternsPanel
 from .playing import PlayingPanel
 from .profiles import ProfilesPanel
+from .queue import QueuePanel
 from .sql import SqlPanel
 from .trends import TrendsPanel
 
@@ -15,6 +16,9 @@ PANELS = (
     ("trends", "Trends", TrendsPanel),
     ("profiles", "Profiles", ProfilesPanel),
     ("sql", "SQL", SqlPanel),
+    ("queue", "Queue", QueuePanel),
 )
 
-__all__ = ["PANELS", "LibraryPanel", "PatternsPanel", "PlayingPanel", "ProfilesPanel", "SqlPanel", "TrendsPanel"]
+__all__ = [
+    "PANELS", "LibraryPanel", "PatternsPanel", "PlayingPanel", "ProfilesPanel", "QueuePanel", "SqlPanel", "TrendsPanel",
+]  # fmt: skip

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 #: ←/→ seek everywhere but in a text box: no panel scrolls sideways (the Library's columns fit).
 SEEK: list[BindingType] = [
@@ -45,3 +45,11 @@ class Scroller(VerticalScroll):
         Binding("g,home", "scroll_home", "Top", show=False),
         Binding("G,end", "scroll_end", "Bottom", show=False),
     ]
+
+
+class TextBox(Input):
+    """A text box whose cursor holds still: over SSH every blink is a redraw (and a snapshot
+    would catch it half-way)."""
+
+    def on_mount(self) -> None:
+        self.cursor_blink = False

@@ -14,8 +14,8 @@ from textual.widgets import Input
 
 from ...feedback import stars
 from ..format import cell, minutes
-from ..messages import PlayRequested
-from .keys import Table
+from ..messages import PlayRequested, QueueRequested
+from .keys import Table, TextBox
 
 #: (key, label, width, drop rank): the title takes the room left; as the terminal narrows, the
 #: column with the highest rank goes first. Title, rating and time always stay.
@@ -63,7 +63,7 @@ class TrackTable(Table):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select_cursor", "Play")]
 
 
-class FilterBox(Input):
+class FilterBox(TextBox):
     """The live filter; esc clears and leaves it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "Close filter", show=False)]
@@ -77,7 +77,11 @@ class FilterBox(Input):
 class LibraryPanel(Vertical):
     """All tracks as a filterable table; enter plays from the selected row."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("slash", "filter", "Filter")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("e", "enqueue(False)", "Add to queue"),
+        Binding("E", "enqueue(True)", "Play next"),
+    ]
 
     CHUNK = 400  # rows added per event-loop turn, so a big library never stalls the UI
 
@@ -97,6 +101,11 @@ class LibraryPanel(Vertical):
 
     def opened(self) -> None:
         self.query_one("#tracks").focus()
+
+    def action_enqueue(self, next_up: bool) -> None:
+        row = self.selected()
+        if row is not None:
+            self.post_message(QueueRequested([Path(row["path"])], next_up))
 
     def action_filter(self) -> None:
         box = self.query_one(FilterBox)

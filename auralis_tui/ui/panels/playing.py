@@ -10,7 +10,8 @@ from ..format import bar, minutes, safe
 from .keys import Scroller
 
 IDLE = "Nothing playing. Select a track in the Library (F1) and press enter."
-HINT = "1–5 rate · c comment · u withdraw · y/x/z accept/reject/undo fix · a A/B · +/− volume · ←/→ seek"
+HINT = "1–5 rate · c comment · u withdraw · y/x/z accept/reject/undo fix · a A/B · +/− volume · ←/→ seek · S stop"
+SERVED = "The music server plays this: it plays on after q (S or `auralis stop` stops it)."
 
 
 class PlayingPanel(Scroller):
@@ -22,11 +23,11 @@ class PlayingPanel(Scroller):
     def opened(self) -> None:
         self.focus()
 
-    def show(self, status, title: str, rated: dict | None, comment: str) -> None:
-        self.query_one("#now", Static).update(describe(status, title, rated, comment))
+    def show(self, status, title: str, rated: dict | None, comment: str, served: bool = False) -> None:
+        self.query_one("#now", Static).update(describe(status, title, rated, comment, served))
 
 
-def describe(status, title: str, rated: dict | None, comment: str) -> str:
+def describe(status, title: str, rated: dict | None, comment: str, served: bool = False) -> str:
     """The panel's text: the track and position, the version heard, the mastering and why."""
     if status is None or status.path is None:
         now = IDLE + _message(status)
@@ -39,7 +40,8 @@ def describe(status, title: str, rated: dict | None, comment: str) -> str:
         )
     last = f"\nlast: {stars(rated['rating'])} {safe(rated['track'])}" if rated else ""
     pending = f"\ncomment ready: “{safe(comment)}” — press 1–5" if comment else ""
-    return f"{now}\n{_why(status.info if status else None)}\n{HINT}{last}{pending}"
+    plays_on = f"\n[dim]{SERVED}[/dim]" if served else ""
+    return f"{now}\n{_why(status.info if status else None)}\n{HINT}{plays_on}{last}{pending}"
 
 
 def _why(info) -> str:

@@ -9,15 +9,17 @@ from textual.widgets import DataTable, Input, Static
 
 from ... import store
 from ..format import cell, safe
+from .keys import TextBox
 
 SHOWN_ROWS = 1000
+COLUMN_MAX = 40  # cells; a longer value ends in …
 
 
 class SqlPanel(Vertical):
     """Type a SELECT and press enter; the result fills the table below."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="SELECT month, type, average_rating FROM ratings_monthly", id="sql-query")
+        yield TextBox(placeholder="SELECT month, type, average_rating FROM ratings_monthly", id="sql-query")
         yield Static("Views: " + ", ".join(store.VIEW_NAMES), id="sql-status")
         yield DataTable(id="sql-result", zebra_stripes=True)
 
@@ -44,8 +46,11 @@ class SqlPanel(Vertical):
     def show(self, columns: list[str], rows: list[tuple]) -> None:
         table = self.query_one("#sql-result", DataTable)
         table.clear(columns=True)
-        table.add_columns(*(cell(c) for c in columns))
-        table.add_rows([tuple(cell("" if v is None else v) for v in row) for row in rows[:SHOWN_ROWS]])
+        shown = [tuple(cell("" if v is None else v) for v in row) for row in rows[:SHOWN_ROWS]]
+        for n, name in enumerate(columns):  # widths set here: measured later, they depended on timing
+            widest = max((row[n].cell_len for row in shown), default=0)
+            table.add_column(cell(name), width=min(COLUMN_MAX, max(len(str(name)), widest)))
+        table.add_rows(shown)
         more = f" (first {SHOWN_ROWS} shown)" if len(rows) > SHOWN_ROWS else ""
         self.query_one("#sql-status", Static).update(f"{len(rows)} row(s){more}")
 

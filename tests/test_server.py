@@ -1,0 +1,272 @@
+"""The music server, used as a user would: `auralis` control commands in subprocesses, raw
+protocol clients, kill -9, hostile input. The ALSA file sink is the audio device (unpaced: a
+track plays out in a few seconds, so tests pause before they look at positions)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from auralis_tui import abtest
+from auralis_tui.server import runtime
+
+from conftest import wait_until
+from served import Served
+
+ALL = "SELECT path FROM tracks ORDER BY path"
+
+
+@pytest.fixture
+def served(home, sink):
+    served = Served(home, sink)
+    yield served
+    served.stop()
+
+
+def queued(served: Served) -> list[dict]:
+    return served.json("queue")["items"]
+
+
+def test_control_commands_drive_one_player(served):
+    added = served.json("queue", "add", "--query", ALL)
+    assert added["ids"] == list(range(1, 13)) and added["queue_length"] == 12
+    assert runtime.running_pid(served.home)  # the first command started the server
+    listing = served.cli("queue").stdout.splitlines()
+    assert len(listing) == 12 and "Glass Horizon" in listing[0]  # titles from the library's tags
+
+    served.cli("mode", "single", "on")  # the unpaced sink plays a track in seconds: loop it
+    served.cli("mode", "repeat", "on")
+    served.cli("play")
+    played = served.wait_status(lambda s: s["state"] == "playing" and s["position"] > 1, "playback")
+    assert played["pos"] == 0 and played["title"] == "Glass Horizon"
+    paused = served.json("pause")
+    assert paused["state"] == "paused"
+    at = served.json("seek", "+3")
+    assert at["state"] == "paused" and at["position"] == pytest.approx(paused["position"] + 3, abs=0.1)
+    assert served.json("seek", "0:10")["position"] == pytest.approx(10, abs=0.1)
+    assert served.json("volume", "-25")["volume"] == 75
+    assert served.json("volume", "140")["volume"] == 100  # clamped
+    line = served.cli("status").stdout
+    assert line.startswith("❚❚ paused  [1/12] Glass Horizon  0:10 / 0:") and "vol 100%  repeat single" in line
+
+    following = served.json("next")
+    assert following["pos"] == 1 and following["title"] == "Prism"
+    served.cli("queue", "move", "2", "5")  # the playing track moves; it keeps playing
+    assert served.status()["pos"] == 4
+    served.cli("queue", "remove", "1")
+    assert [item["title"] for item in queued(served)][:2] == ["Velvet Room", "Paper Boats"]
+    assert served.status()["title"] == "Prism"
+
+
+def test_rate_without_a_file_rates_what_plays_with_the_variant_the_server_chose(served):
+    abtest.start(served.home, "studio-bass", "studio@1.0", "studio@1.1")
+    served.cli("queue", "add", "--query", "SELECT path FROM tracks WHERE type = 'studio' ORDER BY path")
+    served.cli("play")
+    served.wait_status(lambda s: s["state"] == "playing" and s["info"], "a studio track to play")
+    now = served.json("pause")
+    assert now["info"]["test_id"] == "studio-bass" and now["info"]["variant"] in ("control", "treatment")
+
+    before = len(served.feedback())
+    rated = served.cli("rate", "4", "--comment", "more bass please").stdout
+    assert "★★★★☆" in rated and "A/B test studio-bass" in rated
+    (line,) = served.feedback()[before:]
+    assert line["track_path"] == now["path"] and line["rating"] == 4 and line["heard"] == "mastered"
+    assert (line["test_id"], line["variant"]) == ("studio-bass", now["info"]["variant"])
+    assert line["profile"]["version"] == now["info"]["profile_version"]
+    assert line["comment"] == "more bass please"
+
+    served.json("seek", "+1")  # still paused; the original now
+    raw = served.raw()
+    assert raw.ask("ab", mastered=False)["result"]["heard"] == "original"
+    served.cli("rate", "2")
+    assert served.feedback()[-1]["heard"] == "original"
+
+
+def test_rate_without_a_file_needs_something_playing(served):
+    served.cli("queue", "add", "--query", ALL)
+    before = served.feedback()
+    refused = served.cli("rate", "4", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == "auralis: nothing is playing: name the track"
+    assert served.feedback() == before
+
+
+def test_kill_9_loses_nothing_and_the_next_command_resumes_in_place(served):
+    served.cli("queue", "add", "--query", ALL)
+    served.cli("mode", "repeat", "on")
+    served.cli("play")
+    served.wait_status(lambda s: s["state"] == "playing" and s["position"] > 1, "playback")
+    served.cli("next")
+    before = len(served.feedback())
+    for stars in "345":
+        served.cli("rate", stars)
+    state_file = served.home / "server-state.json"
+    stamps = set()
+    wait_until(lambda: stamps.add(state_file.stat().st_mtime_ns) or len(stamps) >= 3, "the state saved while playing")
+    paused = served.json("pause")
+    wait_until(lambda: json.loads(state_file.read_text())["state"] == "paused", "the paused state saved")
+
+    os.kill(served.pid(), signal.SIGKILL)
+    wait_until(lambda: served.pid() is None, "the lock to go with the killed server")
+    back = served.status()  # starts a new server
+    assert served.pid() is not None
+    assert (back["state"], back["pos"], back["title"]) == ("paused", paused["pos"], paused["title"])
+    assert back["position"] == pytest.approx(paused["position"], abs=1.0)
+    assert back["modes"]["repeat"] and back["queue_length"] == 12
+    assert [line["rating"] for line in served.feedback()[before:]] == [3, 4, 5]  # whole lines, none lost
+
+
+def test_state_saved_while_playing_is_never_more_than_a_second_old(served):
+    served.cli("queue", "add", "--query", ALL)
+    served.cli("play")
+    state_file = served.home / "server-state.json"
+    served.wait_status(lambda s: s["state"] == "playing", "playback")
+    saves = []  # (wall time, saved position) each time the file changed
+    def changed() -> bool:
+        position = json.loads(state_file.read_text())["position"]
+        if not saves or saves[-1][1] != position:
+            saves.append((time.monotonic(), position))
+        return len(saves) >= 4
+    wait_until(changed, "four saves while playing", poll=0.02)
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(saves[1:])]
+    assert max(gaps) < 1.6  # saved at 1 s intervals (+ a 0.25 s tick, + polling)
+
+
+def test_hostile_clients_cost_only_their_own_connection(served):
+    served.cli("queue", "add", "--query", ALL)
+    bystander = served.raw()
+    rng = random.Random(7)
+    for _ in range(200):  # random bytes, random JSON, wrong types
+        junk = rng.choice([
+            bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b""),
+            json.dumps(rng.choice([[], 3, "x", None, {"cmd": 5}, {"cmd": "seek", "args": {"seconds": "x"}},
+                                   {"cmd": "volume", "args": {"value": float("nan")}}, {"cmd": "nope"},
+                                   {"cmd": "add", "args": {"paths": ["/etc/shadow/x"]}}])).encode(),
+        ])  # fmt: skip
+        client = served.raw()
+        client.send(junk + b"\n")
+        answer = client.reply()
+        assert answer["ok"] is False and answer["error"]
+        client.close()
+    flood = served.raw()
+    flood.send(b"x" * (10 * 1024 * 1024) + b"\n")
+    assert flood.reply()["error"] == "a request is at most 1048576 bytes; ignored"
+    assert flood.ask("status", request_id=2)["ok"]  # the next line is served again
+    half = served.raw()
+    half.send(b'{"id": 1, "cmd": "sta')
+    half.close()  # gone mid-request
+    answer = bystander.ask("status", request_id="still here")
+    assert (answer["id"], answer["ok"], answer["result"]["queue_length"]) == ("still here", True, 12)
+    assert bystander.ask("queue")["result"]["items"][0]["id"] == 1
+
+
+def test_twenty_clients_a_hundred_commands_each(served):
+    served.cli("queue", "add", "--query", ALL)
+    clients = [served.raw() for _ in range(20)]
+    failures = []
+
+    def hammer(n: int, client) -> None:
+        for k in range(100):
+            request_id = f"{n}-{k}"
+            cmd, args = [("status", {}), ("queue", {}), ("volume", {"value": n})][k % 3]
+            answer = client.ask(cmd, request_id=request_id, **args)
+            wrong = cmd == "queue" and answer["ok"] and len(answer["result"]["items"]) != 12
+            if answer["id"] != request_id or not answer["ok"] or wrong:
+                failures.append(answer)
+
+    threads = [threading.Thread(target=hammer, args=(n, c)) for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a client is stuck: deadlock"
+    assert failures == []
+
+
+def test_only_this_user_may_connect(sink):
+    home = Path(tempfile.mkdtemp(prefix="auralis-uid-"))  # outside pytest's 0700 folders: others can reach it
+    served = Served(home, sink)
+    try:
+        _only_this_user(served)
+    finally:
+        served.stop()
+        shutil.rmtree(home)
+
+
+def _only_this_user(served: Served) -> None:
+    served.home.chmod(0o711)
+    served.cli("status")
+    path = runtime.socket_path(served.home)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    other = """
+import os, socket, sys
+os.setgid(65534); os.setuid(65534)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except PermissionError:
+    print("no entry"); raise SystemExit
+print(s.makefile().readline().strip())
+"""
+    run = [sys.executable, "-c", other, str(path)]
+    assert subprocess.run(run, capture_output=True, text=True, timeout=60).stdout.strip() == "no entry"
+    path.chmod(0o666)  # even when the socket is opened up, the peer's uid is checked
+    reply = json.loads(subprocess.run(run, capture_output=True, text=True, timeout=60).stdout)
+    assert reply == {"id": None, "ok": False, "error": "refused: another user's client"}
+
+
+def test_the_server_outlives_a_hangup_and_a_second_server_is_refused(served):
+    served.cli("status")
+    pid = served.pid()
+    os.kill(pid, signal.SIGHUP)
+    assert served.status() and served.pid() == pid
+    second = served.cli("serve", "--foreground", check=False)
+    assert second.returncode == 1 and f"a server already runs for this home (pid {pid})" in second.stderr
+    assert "server already running" in served.cli("serve").stdout
+
+
+def test_stop_server_and_service_unit(served, tmp_path):
+    served.cli("status")
+    assert served.cli("stop", "--server").stdout.strip() == "server stopped"
+    assert served.pid() is None and not runtime.socket_path(served.home).exists()
+    out = served.cli("service", "install", "--unit-dir", str(tmp_path)).stdout
+    unit = (tmp_path / "auralis.service").read_text()
+    assert f"--home {served.home} serve --foreground" in unit and "ExecStart=/" in unit
+    assert "loginctl enable-linger" in out
+    assert served.pid() is None  # installing a unit starts nothing
+
+
+def test_a_damaged_state_file_starts_an_empty_queue(served):
+    (served.home / "server-state.json").write_text('{"version": 1, "queue": {"items": [{"no": 1}]}')
+    assert served.status()["queue_length"] == 0
+    assert "starting with an empty queue" in (served.home / "server.log").read_text()
+
+
+def test_play_n_starts_there_and_consume_drops_what_has_played(served):
+    served.cli("queue", "add", "--query", ALL)
+    served.cli("mode", "consume", "on")
+    started = served.json("play", "11")
+    assert (started["pos"], started["title"]) == (10, "Gramophone Waltz")
+    now = served.wait_status(lambda s: s["queue_length"] == 11, "track 11 consumed")
+    assert (now["pos"], now["title"]) == (10, "Midnight Wire")
+    assert "Gramophone Waltz" not in [item["title"] for item in served.json("queue")["items"]]
+
+
+def test_a_server_without_sound_still_queues_and_rates(served):
+    status = json.loads(served.cli("--no-audio", "status", "--json").stdout)  # starts one without a device
+    assert (status["audio"], status["message"]) == (False, "sound off (--no-audio)")
+    assert served.json("queue", "add", "--query", ALL)["queue_length"] == 12
+    refused = served.cli("play", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == "auralis: sound off (--no-audio)"
