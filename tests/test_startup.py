@@ -41,7 +41,7 @@ BUDGETS: dict[tuple[str, ...], set[str]] = {
     ("sql", "SELECT count(*) FROM tracks"): {"_duckdb"},
     ("analyze", "--all-types"): {"_duckdb"},
     ("rate", "{track}", "--rating", "4"): {"_duckdb"},  # a scanned track: no decoding
-    ("fingerprint", "{track}"): {"numpy", "scipy", "soundfile"},
+    ("fingerprint", "{track}"): {"numpy", "soundfile"},
 }
 
 PROBE = """
