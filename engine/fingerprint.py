@@ -305,8 +305,12 @@ def _onset_envelope(samples: np.ndarray, hop: int) -> np.ndarray:
     count = (len(samples) - 1) // hop
     if count == 0:
         return np.zeros(1)
-    difference = np.diff(samples[: count * hop + 1], axis=0).reshape(count, -1)
-    energy = np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1]
+    energy = np.empty(count)
+    step = max(1, (1 << 20) // hop)  # hops per chunk: the differences never exist for the whole track
+    for first in range(0, count, step):
+        last = min(count, first + step)
+        difference = np.diff(samples[first * hop : last * hop + 1], axis=0).reshape(last - first, -1)
+        energy[first:last] = np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1]
     energy[1:] = 0.5 * (energy[1:] + energy[:-1])
     log_energy = np.log10(energy + 1e-10)
     return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
@@ -347,8 +351,12 @@ def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
         return np.zeros(1), hop / low_rate
     frames = sliding_window_view(x, length)[::hop]
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    power = loudness.power_spectrum(np.fft.rfft(frames * window, axis=1))  # float64: numpy's float32 FFT is slower
-    bands = power @ _mel_filters(length, low_rate)
+    mel = _mel_filters(length, low_rate)
+    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call: a fresh process page-faults less
+    bands = np.concatenate(  # float64 FFT: numpy's float32 one is slower
+        [loudness.power_spectrum(np.fft.rfft(frames[i : i + step] * window, axis=1)) @ mel
+         for i in range(0, len(frames), step)]
+    )  # fmt: skip
     log_power = 10.0 * np.log10(np.maximum(bands, 1e-10))
     log_power = np.maximum(log_power, log_power.max() - 80.0)
     flux = np.maximum(np.diff(log_power, axis=0), 0.0).mean(axis=1)
