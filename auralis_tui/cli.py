@@ -88,6 +88,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads:
+        os.environ.setdefault(variable, "1")  # our matrices are small; BLAS threads spin on a busy machine
     args = build_parser(argv).parse_args(argv)
     keep_python_stderr_apart()
     _say_warnings()

@@ -1,5 +1,5 @@
 """Six months of plausible listening for the demo: ratings with comments, fix decisions, and a
-profile change half-way (studio 1.0 → 1.1, more bass) that the later ratings reward.
+profile change half-way (studio 2.0 → 2.1, more bass) that the later ratings reward.
 
 Deterministic: a fixed seed and a fixed calendar (June–November 2026)."""
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import feedback, profiles
 from .rating import TrackState, event_line, track_state
+from .versioned import next_version
 
 START = datetime(2026, 6, 1, 19, 0, tzinfo=UTC)
 DAYS = 182
@@ -55,7 +56,8 @@ def build_history(home: Path, tracks: list[Path]) -> int:
 
 
 def _after_change(state: TrackState) -> TrackState:
-    return replace(state, profile_version="1.1", parameters={**state.parameters, "bass_db": 1.9})
+    version = next_version(state.profile_version)  # the version profiles.update writes on CHANGE_DAY
+    return replace(state, profile_version=version, parameters={**state.parameters, "bass_db": 1.9})
 
 
 def _rating(state: TrackState, day: int, when: datetime, rng: random.Random) -> dict:

@@ -22,6 +22,10 @@ from engine.model import SHIPPED_PROFILES_DIR, MasterParams, Profile, check_boun
 
 from .versioned import VersionFolder, git_commit, read_toml, stamp, version_key
 
+#: The shipped base model's version (every file in ``profiles/`` carries it). 2.0: detection
+#: ranges on fingerprint version 4's definitions; 1.0 was the first base (version 1 features).
+BASE_VERSION = "2.0"
+
 #: The mastering parameters `update-profile` can change, with their CLI flags.
 EDITABLE = ("bass_db", "mid_db", "treble_db", "width")
 REFERENCE_SECONDS = 1.0
@@ -34,14 +38,51 @@ def profiles_dir(home: Path) -> Path:
 
 
 def seed(home: Path) -> Path:
-    """Create the user's store from the shipped profiles, for any type not there yet."""
+    """Create the user's store from the shipped profiles, for any type not there yet, and bring a
+    type seeded with an earlier base model up to :data:`BASE_VERSION` (:func:`_upgrade`). One
+    ``stat`` per type when nothing is to do."""
     root = profiles_dir(home)
     for shipped in sorted(SHIPPED_PROFILES_DIR.glob("*.toml")):
         folder = root / shipped.stem
         if not folder.exists():
             profile = load_profile(shipped)
             VersionFolder(folder, profile.name).add(profile.version, shipped.read_text(encoding="utf-8"))
+        elif not (folder / f"{BASE_VERSION}.toml").exists() and VersionFolder(folder, shipped.stem).exists():
+            _upgrade(root, VersionFolder(folder, shipped.stem), shipped)
     return root
+
+
+def _upgrade(root: Path, store: VersionFolder, shipped: Path) -> None:
+    """Add the shipped base as version :data:`BASE_VERSION` of a type seeded with an earlier base,
+    and make it current: the new detection ranges (a base model's ranges are tied to the feature
+    definitions of its time), with every mastering value the user changed since their first
+    version carried over. Its parent is the user's current version and its reason says what
+    happened; no file is rewritten, so ``profiles rollback NAME --to VERSION`` restores the old
+    state. The personal layer (deltas on top of any profile) is not touched."""
+    import tomlkit
+
+    versions = store.versions()
+    if not versions or version_key(versions[-1]) >= version_key(BASE_VERSION):
+        return  # nothing to build on, or the user's own numbering already passed the base
+    current = store.current()
+    try:
+        first, now = (profile_from_dict(read_toml(store.path(v)), v).master for v in (versions[0], current))
+        kept = {key: value for key, value in now.as_dict().items() if first.as_dict()[key] != value}
+    except ProfileError:
+        kept = {}  # an unreadable version: the new base as shipped
+    document = tomlkit.parse(shipped.read_text(encoding="utf-8"))
+    for key, value in kept.items():
+        document["master"][key] = value
+    changes = ", ".join(f"{key} = {value:g}" for key, value in kept.items())
+    reason = f"base model {BASE_VERSION}: detection ranges on the current fingerprint definitions (was {current})"
+    stamp(document, BASE_VERSION, current, reason + (f"; your mastering changes kept: {changes}" if kept else ""))
+    check_bounds(profile_from_dict(document.unwrap(), f"{store.label} {BASE_VERSION}").master, store.label)
+    store.add(BASE_VERSION, tomlkit.dumps(document))
+    git_commit(root, f"{store.label} {BASE_VERSION}: {reason}")
+    _report_once(
+        f"profile {store.label}: upgraded to base model {BASE_VERSION} (was {current}); "
+        f"`auralis profiles rollback {store.label} --to {current}` brings the old one back"
+    )
 
 
 def names(home: Path) -> list[str]:

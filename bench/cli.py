@@ -57,7 +57,7 @@ def main() -> None:
             "auralis --version": ([AURALIS, "--version"], 0.25),
             "auralis profiles list": ([AURALIS, "profiles", "list"], 0.25),
             "auralis profiles show studio": ([AURALIS, "profiles", "show", "studio"], 0.25),
-            "auralis profiles diff studio@1.0 studio@1.1": ([AURALIS, "profiles", "diff", "studio@1.0", "studio@1.1"],
+            "auralis profiles diff studio@2.0 studio@2.1": ([AURALIS, "profiles", "diff", "studio@2.0", "studio@2.1"],
                                                             0.25),
             "auralis profiles history studio": ([AURALIS, "profiles", "history", "studio"], 0.25),
             "auralis sql 'SELECT count(*) FROM tracks'": ([AURALIS, "sql", "SELECT count(*) FROM tracks"], 0.25),

@@ -27,7 +27,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="auralis-bench-") as tmp:
         home = Path(tmp) / "demo"
         build_demo(home)
-        abtest.start(home, "bench", "studio@1.0", "studio@1.1", bandit="thompson", min_samples=5)
+        abtest.start(home, "bench", "studio@2.0", "studio@2.1", bandit="thompson", min_samples=5)
         template = feedback.read_log(home).events[-1] | {"event": "rating", "rating": 4, "test_id": "bench"}
         store.sync_feedback(home)
         append = median_ms(lambda: feedback.append(home, template | {"variant": "control"}))

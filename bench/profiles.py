@@ -26,7 +26,7 @@ def main() -> None:
         values = iter(range(10**6))
         update = median_ms(lambda: profiles.update(home, "studio", {"bass_db": 1.0 + next(values) % 50 / 100}, "bench"))
         latest = f"studio@{profiles.current_version(home, 'studio')}"
-        diff = median_ms(lambda: profiles.diff(home, "studio@1.0", latest))
+        diff = median_ms(lambda: profiles.diff(home, f"studio@{profiles.BASE_VERSION}", latest))
         print(f"parse one profile (baseline): {parse:.2f} ms")
         print(f"update-profile (new version + validation, no git): median {update:.1f} ms "
               f"({update / parse:.0f}× parse)")  # fmt: skip

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-FINGERPRINT_VERSION = 3  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS;
-#                         3: tempo from mel spectral flux and a time-averaged tempogram
+FINGERPRINT_VERSION = 4  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS;
+#                         3: tempo from mel spectral flux and a time-averaged tempogram;
+#                         4: one FFT pass without a time-domain filter: DC removed per frame (not by
+#                            a 20 Hz high-pass), ~50 ms spectral frames, 100 ms silence windows
 BAND_NAMES = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
 
 
@@ -33,14 +35,14 @@ class Fingerprint:
     air: float  # 8–20 kHz
     # dynamics
     lufs: float  # BS.1770-4 integrated loudness as played on a stereo pair (mono: +3.01 LU), LUFS
-    crest_db: float  # 20·log10(sample peak / RMS) after the DC blocker
+    crest_db: float  # 20·log10(sample peak / RMS), each channel's mean (DC) removed
     bass_mid_ratio_db: float  # 10·log10(E 60–250 Hz / E 500–2000 Hz), clamped ±60
     # temporal
     tempo_bpm: float  # mel spectral flux → time-averaged tempogram, 50–220 BPM, 0 if no pulse
     rhythm_stability: float  # mean normalised local autocorrelation at the tempo lag, 0–1
     transient_density: float  # onsets per second
-    silence_ratio: float  # share of 50 ms windows below −60 dBFS
-    # spectral: per 46 ms Hann frame of the magnitude spectrum |X|, mean over non-silent frames
+    silence_ratio: float  # share of 100 ms segments below −60 dBFS
+    # spectral: per ~50 ms Hann frame of the magnitude spectrum |X|, mean over non-silent frames
     spectral_centroid_hz: float  # Σ f·|X| / Σ |X|
     spectral_rolloff_hz: float  # lowest bin frequency below which 85 % of Σ |X| lies
     spectral_flatness: float  # geometric / arithmetic mean of |X|² (floored at 1e-10), 0–1

@@ -4,34 +4,38 @@ Every value is in physical units (Hz, dB, LUFS, LU, BPM, seconds⁻¹) or a boun
 every dimension is defined for silence and for very short files (no NaN, no infinity).
 More than two channels are folded to stereo first (``audio.to_stereo``).
 
-Analysis starts with a DC blocker: a 20 Hz 2nd-order Butterworth high-pass on every channel,
-so a DC offset or subsonic drift never reaches a feature. Then:
+One pass cuts the track into 100 ms segments (the BS.1770 segment; ``round(rate / 10)``
+samples) and takes the FFT of each segment of the mid (L+R)/2 and side (L−R)/2 signals. From
+those spectra come, without a time-domain filter:
 
-* loudness (``lufs``, ``loudness_variation_lu``) comes from the meter itself
-  (``engine.loudness.segment_power`` — the BS.1770-4 K-weighting, which ignores DC anyway);
-* band shares, ``bass_mid_ratio_db`` and the harmonic features come from Hann-windowed frames
-  of the mono downmix of about 0.74 s (32768 samples at 44.1 kHz: 1.35 Hz bins, so the 60 Hz
-  edge between sub-bass and bass is resolved to within a few hertz);
-* centroid, rolloff and flatness follow their usual definitions: per frame of about 46 ms
-  (2048 samples at 44.1 kHz) on the Hann-windowed *magnitude* spectrum of the mono downmix,
-  averaged over non-silent frames;
-* tempo and rhythm stability come from the mel spectral flux of the mono downmix (librosa's
-  onset strength: the standard onset function) through a time-averaged tempogram;
-* the other temporal, dynamic, variation and stereo features come from the high-passed samples.
+* loudness (``lufs``, ``loudness_variation_lu``): the meter's exact K-weighted segment energies
+  (``engine.loudness.KWeightedEnergy``; L² + R² = 2·(mid² + side²));
+* DC removal: each segment's mean is its FFT's bin 0, so a DC offset (or drift slower than the
+  segment) is dropped by zeroing that bin; energies, the stereo sums and the spectral features
+  are those of the signal minus its segment means, peaks those of each channel minus its mean;
+* centroid, rolloff and flatness, their usual definitions: per 100 ms Hann-windowed frame (the
+  Hann spectrum is the rectangular one convolved with (−¼, ½, −¼)) of the *magnitude* spectrum
+  of the mono downmix, averaged over frames louder than −60 dBFS.
 
-scipy is imported inside the functions that use it (``import engine.fingerprint`` stays light).
+Band shares, ``bass_mid_ratio_db`` and the harmonic features come from Hann-windowed frames of
+the mono downmix of about 0.74 s (32768 samples at 44.1 kHz: 1.35 Hz bins, so the 60 Hz edge
+between sub-bass and bass is resolved to within a few hertz; a constant offset lands only in
+bins 0 and 1 of a Hann spectrum). Tempo and rhythm stability come from the mel spectral flux of
+the mono downmix (librosa's onset strength: the standard onset function) through a
+time-averaged tempogram. numpy only: ``auralis fingerprint`` does not import scipy.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import loudness
-from .audio import to_mono, to_stereo
+from .audio import to_stereo
 from .features import (  # noqa: F401 - re-exported: the data lives in the numpy-free engine.features
     BAND_NAMES,
     FEATURE_LIMITS,
@@ -40,11 +44,10 @@ from .features import (  # noqa: F401 - re-exported: the data lives in the numpy
     Fingerprint,
 )
 
-HIGHPASS_HZ = 20.0
+LOWEST_HZ = 20.0  # band shares and harmonic features start here
 BAND_EDGES_HZ = (20.0, 60.0, 250.0, 500.0, 2000.0, 4000.0, 8000.0, 20000.0)
-SILENCE_DBFS = -60.0  # windows quieter than this count as silence
-ENVELOPE_HOP_SECONDS = 0.005  # temporal features work on a 5 ms energy envelope
-SPECTRAL_FRAME_SECONDS = 2048 / 44100  # frames of the spectral features (2048 samples at 44.1 kHz)
+SILENCE_DBFS = -60.0  # segments quieter than this count as silence
+ONSET_HOP_SECONDS = 0.005  # transient density works on a 5 ms envelope
 BAND_FRAME_SECONDS = 32768 / 44100  # frames of the band shares and harmonic features
 ROLLOFF_SHARE = 0.85
 FLATNESS_FLOOR = 1e-10  # power floor of the flatness (librosa's ``amin``)
@@ -55,6 +58,7 @@ CHROMA_RANGE_HZ = (55.0, 5000.0)
 TEMPOGRAM_SECONDS = 384 * 512 / 44100  # window of the local autocorrelation (~4.5 s)
 FLUX_RATE = 11025  # the tempo's onset function works on the mono averaged down to about this rate
 FLUX_FRAME_SECONDS = 512 / 11025  # its frames (~46 ms), every quarter frame
+ONSET_MIN_GAP_SECONDS = 0.05  # two onsets closer than this count once
 
 
 def _db(ratio: float, floor: float = -200.0) -> float:
@@ -74,55 +78,176 @@ def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
     """Compute the fingerprint of ``samples`` (float32, frames × channels) at ``rate`` Hz."""
     if samples.shape[1] > 2:
         samples = to_stereo(samples)
-    segments = loudness.segment_power(samples, rate)
-    clean = dc_block(samples, rate)
-    mono = to_mono(clean)
-    hop = max(1, round(rate * ENVELOPE_HOP_SECONDS))
-    hop_energy = _hop_energy(clean, hop)
-    per_second = max(1, round(rate / hop)) * hop
-    second_peaks = _block_peaks(clean, per_second)
-    peak = max(
-        float(second_peaks.max(initial=0.0)),
-        float(_block_peaks(clean[len(second_peaks) * per_second :], 1).max(initial=0.0)),
-    )
-    freqs, band_power = frame_spectra(mono, _frame_length(BAND_FRAME_SECONDS, rate), rate)
-    products = _channel_products(clean)
+    length = loudness.segment_length(rate)
+    if len(samples) < length:
+        samples = np.concatenate([samples, np.zeros((length - len(samples), samples.shape[1]), np.float32)])
+    scan = _scan(samples, rate, length)
+    segments = loudness.SegmentPower(scan.k_energy, np.full(len(scan.k_energy), float(length)))
     lufs = loudness.integrated_from_segments(segments)
     if samples.shape[1] == 1 and lufs > loudness.FLOOR_LUFS:
         lufs += loudness.MONO_ON_TWO_SPEAKERS_LU  # heard on two speakers (loudness.playback_loudness)
-    spectrum = band_power.sum(axis=0, dtype=np.float64)
+    freqs, band_power = frame_spectra(scan.mono, _frame_length(BAND_FRAME_SECONDS, rate), rate)
+    spectrum = band_power.sum(axis=0)
     bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
+    mean_square = float(scan.mean_square.mean())
+    tempo, stability = _tempo(*_spectral_flux(scan.mono, rate))
     values = {
         **_bands(spectrum, freqs),
         "lufs": lufs,
-        "crest_db": _crest_db(peak, products, len(clean)),
+        "crest_db": _db(scan.peaks.max() ** 2 / mean_square, 0.0) if mean_square > 0 else 0.0,
         "bass_mid_ratio_db": bass_mid,
-        **_temporal(clean, mono, hop_energy, hop, rate),
-        **_spectral(mono, rate),
+        "tempo_bpm": tempo,
+        "rhythm_stability": stability,
+        "transient_density": _transient_density(samples, rate),
+        "silence_ratio": float(np.mean(scan.mean_square < 10.0 ** (SILENCE_DBFS / 10.0))),
+        **scan.spectral_means(),
         **_harmonic(band_power, freqs),
-        **_variation(second_peaks, hop_energy, per_second // hop, segments),
-        **_stereo(*products),
+        **_variation(scan.peaks, scan.mean_square, segments),
+        **_stereo(*scan.stereo_sums),
     }
     return Fingerprint(**values)
 
 
-def dc_block(samples: np.ndarray, rate: int) -> np.ndarray:
-    """``samples`` through a 20 Hz 2nd-order Butterworth high-pass (float32, same shape).
+@dataclass(frozen=True)
+class _Scan:
+    """What the one segment pass yields (one entry per 100 ms segment unless noted)."""
 
-    The filter starts in the steady state of the first sample, so a file that opens on a DC
-    offset does not begin with a step (a false peak).
+    mono: np.ndarray  # float32 mono downmix of the whole segments (DC kept: later stages ignore it)
+    k_energy: np.ndarray  # K-weighted Σ Gᵢ·yᵢ² (the meter's segment energies)
+    mean_square: np.ndarray  # mean square over channels, segment means removed
+    peaks: np.ndarray  # largest |sample − channel mean| over all channels
+    frame_spectral: np.ndarray  # centroid, rolloff, flatness of each frame (segments × 3)
+    loud: np.ndarray  # frames louder than −60 dBFS (mono)
+    stereo_sums: tuple[float, float, float]  # Σ L², Σ R², Σ L·R, segment means removed
+
+    def spectral_means(self) -> dict[str, float]:
+        means = self.frame_spectral[self.loud].mean(axis=0) if self.loud.any() else np.zeros(3)
+        names = ("spectral_centroid_hz", "spectral_rolloff_hz", "spectral_flatness")
+        return {name: float(value) for name, value in zip(names, means, strict=True)}
+
+
+def _scan(samples: np.ndarray, rate: int, length: int) -> _Scan:
+    """The segment pass: mid/side spectra of every 100 ms segment, in batches (module docstring)."""
+    count = len(samples) // length
+    channels = samples.shape[1]
+    whole = samples[: count * length]
+    frame = length // 2 if length % 2 == 0 else length  # spectral frames: half a segment (~50 ms)
+    mono = np.empty(count * length, np.float32)
+    k_mid, k_side = loudness.KWeightedEnergy(rate, frame), loudness.KWeightedEnergy(rate, frame)
+    freqs = np.fft.rfftfreq(frame, 1.0 / rate)
+    parseval = np.full(len(freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
+    parseval[0] = 0.0
+    if frame % 2 == 0:
+        parseval[-1] = 1.0 / frame
+    parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
+    cross = 0.0
+    for first in range(0, count, loudness.SEGMENT_BATCH):
+        block = whole[first * length : min(count, first + loudness.SEGMENT_BATCH) * length]
+        mid, side = _mid_side(block, frame)
+        mono[first * length : first * length + len(block)] = mid.ravel()
+        spectrum = np.fft.rfft(mid, axis=1)
+        power = loudness.power_spectrum(spectrum)
+        k_mid.add(mid, power)
+        parts["mid"].append(power @ parseval)  # Σ (mid − segment mean)²
+        mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
+        spectrum[:, 0] = 0.0  # DC removed
+        parts["spectral"].append(_frame_spectral(spectrum, freqs, frame))
+        if side is not None:
+            side_spectrum = np.fft.rfft(side, axis=1)
+            side_power = loudness.power_spectrum(side_spectrum)
+            k_side.add(side, side_power)
+            parts["side"].append(side_power @ parseval)
+            mean_side = side_spectrum[:, 0].real / frame
+            cross += float(np.einsum("ij,ij->", mid, side)) - frame * float(np.dot(mean_mid, mean_side))
+        interleaved = block.reshape(-1, length * channels)
+        parts["max"].append(interleaved.max(axis=1))
+        parts["min"].append(interleaved.min(axis=1))
+    frame_energy = np.concatenate(parts["mid"])
+    loud = frame_energy / frame > 10.0 ** (SILENCE_DBFS / 10.0)
+    mid_energy = _per_segment(frame_energy, length // frame)
+    if channels == 2:
+        side_energy = _per_segment(np.concatenate(parts["side"]), length // frame)
+        k_frames = 2.0 * (k_mid.energies() + k_side.energies())  # L² + R² = 2·(mid² + side²)
+        k_energy = _per_segment(k_frames, length // frame)
+        mean_square = (mid_energy + side_energy) / length
+        m, s = float(mid_energy.sum()), float(side_energy.sum())
+        stereo_sums = (m + s + 2.0 * cross, m + s - 2.0 * cross, m - s)
+    else:
+        k_energy, mean_square = _per_segment(k_mid.energies(), length // frame), mid_energy / length
+        stereo_sums = (float(mid_energy.sum()),) * 3
+    return _Scan(
+        mono=mono,
+        k_energy=k_energy,
+        mean_square=mean_square,
+        peaks=_peaks(whole, length, np.concatenate(parts["max"]), np.concatenate(parts["min"])),
+        frame_spectral=np.concatenate(parts["spectral"]),
+        loud=loud,
+        stereo_sums=stereo_sums,
+    )
+
+
+def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
+    """Sums of ``frames`` consecutive values (the frames of one segment)."""
+    return values.reshape(-1, frames).sum(axis=1) if frames > 1 else values
+
+
+_MID_SIDE = np.array([[0.5, 0.5], [0.5, -0.5]], np.float32)
+
+
+def _mid_side(block: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(L+R)/2 and (L−R)/2 of a block as float64 segments × ``length`` (mono: the channel, None)."""
+    if block.shape[1] == 1:
+        return block[:, 0].astype(np.float64).reshape(-1, length), None
+    mid, side = (_MID_SIDE @ block.T).astype(np.float64)  # one BLAS pass reads the interleaved block
+    return mid.reshape(-1, length), side.reshape(-1, length)
+
+
+def _peaks(samples: np.ndarray, length: int, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+    """Largest |sample − its channel's mean| of each segment, from each segment's extremes over all
+    channels. A constant offset is removed exactly when the channels share it (to within 10⁻⁴ of
+    the peak: ≤ 0.001 dB); channels with different offsets are centred one by one."""
+    rows = samples.reshape(-1, length * samples.shape[1]).sum(axis=0, dtype=np.float64)  # contiguous rows:
+    means = rows.reshape(length, -1).sum(axis=0) / max(1, len(samples))  # ~10× faster than a column mean
+    common = float(means.mean())
+    peaks = np.maximum(highest - common, common - lowest).astype(np.float64)
+    if np.ptp(means) <= 1e-4 * max(float(peaks.max(initial=0.0)), 1e-9):
+        return peaks
+    centred = (samples - means.astype(np.float32)).reshape(len(highest), -1)
+    return np.maximum(centred.max(axis=1), -centred.min(axis=1)).astype(np.float64)
+
+
+def _hann(spectrum: np.ndarray, length: int) -> np.ndarray:
+    """The periodic-Hann-windowed spectrum Y of each frame from its rectangular rfft X:
+    Yₖ = ½Xₖ − ¼(Xₖ₋₁ + Xₖ₊₁), with X₋₁ = conj(X₁) and, past the last bin, the mirrored bin of
+    a real signal (X_N−bins: the last bin for odd N, the one before it for even N).
+
+    Computed on the interleaved float view (a bin is two floats), ~10× faster than complex slices.
     """
-    from scipy.signal import butter, sosfilt, sosfilt_zi  # scipy.signal is imported on use (~0.8 s)
+    flat = spectrum.view(np.float64)
+    out = 2.0 * flat
+    out[:, 2:] -= flat[:, :-2]
+    out[:, :-2] -= flat[:, 2:]
+    out *= 0.25
+    hann = out.view(np.complex128)
+    hann[:, 0] -= 0.25 * np.conj(spectrum[:, 1])
+    hann[:, -1] -= 0.25 * np.conj(spectrum[:, length - spectrum.shape[1]])
+    return hann
 
-    sos = butter(2, HIGHPASS_HZ, "highpass", fs=rate, output="sos")
-    zi = sosfilt_zi(sos)
-    sos = sos.astype(np.float32)  # float32 filtering: error below −80 dBFS RMS, fine for analysis
-    out = np.empty(samples.shape, np.float32)
-    for ch in range(samples.shape[1]):
-        if len(samples):
-            channel = np.ascontiguousarray(samples[:, ch], dtype=np.float32)
-            out[:, ch] = sosfilt(sos, channel, zi=(zi * channel[0]).astype(np.float32))[0]
-    return out
+
+def _frame_spectral(spectrum: np.ndarray, freqs: np.ndarray, length: int) -> np.ndarray:
+    """Centroid Σf|Y|/Σ|Y|, rolloff (first bin with 85 % of Σ|Y| at or below it) and flatness
+    (geometric ÷ arithmetic mean of |Y|² floored at 1e-10) of the Hann spectrum Y of each frame
+    (:func:`_hann`, from the rectangular ``spectrum``); 0 for an empty frame."""
+    magnitude = np.abs(_hann(spectrum, length))
+    totals = magnitude.sum(axis=1)
+    safe = np.where(totals > 0, totals, 1.0)
+    centroid = (magnitude @ freqs) / safe
+    below = np.cumsum(magnitude, axis=1) < ROLLOFF_SHARE * totals[:, None]
+    rolloff = freqs[np.minimum(below.sum(axis=1), len(freqs) - 1)]
+    power = np.maximum(np.square(magnitude, out=magnitude), FLATNESS_FLOOR)
+    flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
+    empty = totals <= 0
+    return np.stack([np.where(empty, 0.0, centroid), np.where(empty, 0.0, rolloff), np.where(empty, 0.0, flatness)], 1)
 
 
 def _frame_length(seconds: float, rate: int) -> int:
@@ -130,46 +255,23 @@ def _frame_length(seconds: float, rate: int) -> int:
     return 1 << max(4, round(math.log2(seconds * rate)))
 
 
-def frame_spectra(mono: np.ndarray, length: int, rate: int, power: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Bin frequencies and |X|² (or |X| when ``power`` is false) of consecutive Hann-windowed frames.
+def frame_spectra(mono: np.ndarray, length: int, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin frequencies and |X|² of consecutive periodic-Hann-windowed frames of ``length`` samples.
 
-    The window is the periodic Hann window; frames do not overlap; a file shorter than one frame
-    is zero-padded to one. The spectrum is not normalised (Σ over the frame, as an FFT gives it).
+    Frames do not overlap; a file shorter than one frame is zero-padded to one. The spectrum is
+    not normalised (Σ over the frame, as an FFT gives it).
     """
-    from scipy import fft as sfft
-
     count = max(1, len(mono) // length)
     if len(mono) < length:
         mono = np.concatenate([mono, np.zeros(length - len(mono), np.float32)])
-    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
-    frames = mono[: count * length].reshape(count, length) * window
-    spectrum = sfft.rfft(frames, axis=1, workers=1)
-    values = np.square(spectrum.real) + np.square(spectrum.imag)
-    return np.fft.rfftfreq(length, 1.0 / rate), values if power else np.sqrt(values)
-
-
-def _channel_products(samples: np.ndarray) -> tuple[float, float, float]:
-    """Σ L², Σ R², Σ L·R (mono: L = R)."""
-    left = samples[:, 0]
-    right = samples[:, 1] if samples.shape[1] > 1 else left
-    ll = float(np.dot(left, left))
-    if right is left:
-        return ll, ll, ll
-    return ll, float(np.dot(right, right)), float(np.dot(left, right))
-
-
-def _crest_db(peak: float, products: tuple[float, float, float], frames: int) -> float:
-    mean_square = (products[0] + products[1]) / (2.0 * max(frames, 1))
-    return _db(peak * peak / mean_square, 0.0) if mean_square > 0 else 0.0
-
-
-def _hop_energy(samples: np.ndarray, hop: int) -> np.ndarray:
-    """Mean square over all channels in consecutive hops of ``hop`` frames."""
-    count = len(samples) // hop
-    if count == 0:
-        return np.zeros(1)
-    blocks = samples[: count * hop].reshape(count, -1)
-    return np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / blocks.shape[1]
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    frames = mono[: count * length].reshape(count, length)
+    power = np.empty((count, length // 2 + 1))
+    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call keeps the temporaries small
+    for first in range(0, count, step):
+        spectrum = np.fft.rfft(frames[first : first + step] * window, axis=1)
+        power[first : first + step] = loudness.power_spectrum(spectrum)
+    return np.fft.rfftfreq(length, 1.0 / rate), power
 
 
 def _band_energy(spectrum: np.ndarray, freqs: np.ndarray, low: float, high: float) -> float:
@@ -183,54 +285,52 @@ def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     return {name: float(share) for name, share in zip(BAND_NAMES, shares, strict=True)}
 
 
-def _onset_envelope(samples: np.ndarray, hop: int, hop_energy: np.ndarray) -> np.ndarray:
-    """Onset strength every ``hop`` samples: the half-wave rectified rise of log energy of the
-    first difference of the signal (a 6 dB/octave tilt that mutes sustained bass, whose
-    energy ripple would otherwise alias into the envelope), smoothed over two hops.
+def _transient_density(samples: np.ndarray, rate: int) -> float:
+    """Onsets per second: peaks of the onset envelope (:func:`_onset_envelope`) at least 2 standard
+    deviations above its mean (and ≥ 0.3, a 3 dB rise) and at least 50 ms apart."""
+    hop = max(1, round(rate * ONSET_HOP_SECONDS))
+    onset = _onset_envelope(samples, hop)
+    duration = len(samples) / rate
+    if not onset.any() or duration <= 0:
+        return 0.0
+    threshold = max(float(onset.mean() + 2.0 * onset.std()), 0.3)
+    return len(local_peaks(onset, threshold, max(1, round(ONSET_MIN_GAP_SECONDS * rate / hop)))) / duration
 
-    Σ(x[n] − x[n−1])² = Σx[n]² + Σx[n−1]² − 2·Σx[n]·x[n−1], so no difference signal is built.
-    """
+
+def _onset_envelope(samples: np.ndarray, hop: int) -> np.ndarray:
+    """Onset strength every ``hop`` samples: the half-wave rectified rise of log energy (summed over
+    the channels) of the first difference of the signal (a 6 dB/octave tilt that mutes sustained
+    bass, whose energy ripple would otherwise alias into the envelope; a DC offset has no
+    difference), smoothed over two hops."""
     count = (len(samples) - 1) // hop
     if count == 0:
         return np.zeros(1)
-    current = samples[1 : 1 + count * hop].reshape(count, -1)
-    previous = samples[: count * hop].reshape(count, -1)
-    cross = np.einsum("ij,ij->i", current, previous, dtype=np.float64)
-    energy = np.einsum("ij,ij->i", current, current, dtype=np.float64) + hop_energy[:count] * previous.shape[1]
-    energy = np.maximum(energy - 2.0 * cross, 0.0) / previous.shape[1]
+    energy = np.empty(count)
+    step = max(1, (1 << 20) // hop)  # hops per chunk: the differences never exist for the whole track
+    for first in range(0, count, step):
+        last = min(count, first + step)
+        difference = np.diff(samples[first * hop : last * hop + 1], axis=0).reshape(last - first, -1)
+        energy[first:last] = np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1]
     energy[1:] = 0.5 * (energy[1:] + energy[:-1])
     log_energy = np.log10(energy + 1e-10)
     return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
 
 
-def _temporal(samples: np.ndarray, mono: np.ndarray, hop_energy: np.ndarray, hop: int, rate: int) -> dict[str, float]:
-    hop_seconds = hop / rate
-    duration = len(hop_energy) * hop_seconds
-    silent = _silent_windows(hop_energy, 10)
-    onset = _onset_envelope(samples, hop, hop_energy)
-    tempo, stability = _tempo(*_spectral_flux(mono, rate))
-    density = 0.0
-    if onset.any():
-        threshold = onset.mean() + 2.0 * onset.std()
-        from scipy.signal import find_peaks
-
-        peaks, _ = find_peaks(onset, height=max(threshold, 0.3), distance=max(1, round(0.05 / hop_seconds)))
-        density = len(peaks) / duration if duration > 0 else 0.0
-    return {
-        "tempo_bpm": tempo,
-        "rhythm_stability": stability,
-        "transient_density": float(density),
-        "silence_ratio": float(silent.mean()) if len(silent) else 1.0,
-    }
-
-
-def _silent_windows(hop_energy: np.ndarray, hops_per_window: int) -> np.ndarray:
-    count = max(1, len(hop_energy) // hops_per_window)
-    usable = hop_energy[: count * hops_per_window]
-    if len(usable) < hops_per_window:
-        usable = np.pad(hop_energy, (0, hops_per_window - len(hop_energy)))
-    windows = usable.reshape(count, -1).mean(axis=1)
-    return windows < 10.0 ** (SILENCE_DBFS / 10.0)
+def local_peaks(values: np.ndarray, height: float, distance: int) -> np.ndarray:
+    """Indices of local maxima at least ``height`` high, keeping of any two closer than ``distance``
+    the higher one (ties: the earlier); a plateau counts once, at its first sample."""
+    inner = values[1:-1]
+    candidates = np.flatnonzero((inner > values[:-2]) & (inner >= values[2:]) & (inner >= height)) + 1
+    if distance <= 1 or len(candidates) < 2:
+        return candidates
+    keep = np.ones(len(candidates), bool)
+    for i in np.argsort(-values[candidates], kind="stable"):
+        if keep[i]:
+            low = np.searchsorted(candidates, candidates[i] - distance + 1)
+            high = np.searchsorted(candidates, candidates[i] + distance)
+            keep[low:high] = False
+            keep[i] = True
+    return candidates[keep]
 
 
 def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
@@ -243,17 +343,20 @@ def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     """
     factor = max(1, round(rate / FLUX_RATE))
     usable = len(mono) // factor * factor
-    x = mono[:usable].reshape(-1, factor).mean(axis=1, dtype=np.float32) if factor > 1 else mono
+    x = mono[:usable].reshape(-1, factor) @ np.full(factor, 1.0 / factor, np.float32) if factor > 1 else mono
     low_rate = rate / factor
     length = _frame_length(FLUX_FRAME_SECONDS, round(low_rate))
     hop = length // 4
     if len(x) < length + hop:
         return np.zeros(1), hop / low_rate
     frames = sliding_window_view(x, length)[::hop]
-    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
-    spectrum = np.fft.rfft(frames * window, axis=1)
-    power = np.square(spectrum.real) + np.square(spectrum.imag)
-    bands = power @ _mel_filters(length, low_rate)
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    mel = _mel_filters(length, low_rate)
+    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call: a fresh process page-faults less
+    bands = np.concatenate(  # float64 FFT: numpy's float32 one is slower
+        [loudness.power_spectrum(np.fft.rfft(frames[i : i + step] * window, axis=1)) @ mel
+         for i in range(0, len(frames), step)]
+    )  # fmt: skip
     log_power = 10.0 * np.log10(np.maximum(bands, 1e-10))
     log_power = np.maximum(log_power, log_power.max() - 80.0)
     flux = np.maximum(np.diff(log_power, axis=0), 0.0).mean(axis=1)
@@ -269,7 +372,7 @@ def _mel_filters(length: int, rate: float, bands: int = 40) -> np.ndarray:
     rising = (freqs[:, None] - edges[None, :-2]) / (edges[1:-1] - edges[:-2])[None, :]
     falling = (edges[None, 2:] - freqs[:, None]) / (edges[2:] - edges[1:-1])[None, :]
     weights = np.maximum(0.0, np.minimum(rising, falling))
-    return (weights * (2.0 / (edges[2:] - edges[:-2]))[None, :]).astype(np.float32)
+    return weights * (2.0 / (edges[2:] - edges[:-2]))[None, :]
 
 
 def _autocorrelation(onset: np.ndarray, window: int) -> np.ndarray:
@@ -327,32 +430,6 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
     return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(centre, 0.0, 1.0))
 
 
-def _spectral(mono: np.ndarray, rate: int) -> dict[str, float]:
-    """Centroid, rolloff (85 %) and flatness per Hann frame of the magnitude spectrum, averaged
-    over frames louder than −60 dBFS (mean square of the frame)."""
-    length = _frame_length(SPECTRAL_FRAME_SECONDS, rate)
-    freqs, power = frame_spectra(mono, length, rate)
-    magnitude = np.sqrt(power)
-    totals = magnitude.sum(axis=1, dtype=np.float64)
-    # mean square of a frame ≈ 2·Σ|Xₖ|² (one-sided) / (N·Σw²), with Σw² = 3N/8 for the Hann window
-    mean_square = 2.0 * power.sum(axis=1, dtype=np.float64) / (length * 0.375 * length)
-    loud = (mean_square > 10.0 ** (SILENCE_DBFS / 10.0)) & (totals > 0)
-    if not loud.any():
-        return {"spectral_centroid_hz": 0.0, "spectral_rolloff_hz": 0.0, "spectral_flatness": 0.0}
-    magnitude, power, totals = magnitude[loud], power[loud], totals[loud]
-    centroid = (magnitude @ freqs.astype(np.float32)) / totals
-    cumulative = np.cumsum(magnitude, axis=1, dtype=np.float64)
-    rolloff_bin = np.argmax(cumulative >= ROLLOFF_SHARE * totals[:, None], axis=1)
-    floored = np.maximum(power, np.float32(FLATNESS_FLOOR))
-    geometric = np.exp(np.log(floored).mean(axis=1, dtype=np.float64))
-    flatness = geometric / floored.mean(axis=1, dtype=np.float64)
-    return {
-        "spectral_centroid_hz": float(centroid.mean()),
-        "spectral_rolloff_hz": float(freqs[rolloff_bin].mean()),
-        "spectral_flatness": float(flatness.mean()),
-    }
-
-
 def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
     """Bins in 55 Hz–5 kHz → nearest pitch class (A = 0), as a (bins × 12) 0/1 matrix."""
     matrix = np.zeros((len(freqs), 12), np.float32)
@@ -367,7 +444,7 @@ def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else frame_energy > 0
     if not active.any():
         return {"harmonic_ratio": 0.0, "pitch_stability": 0.0, "chroma_energy": 0.0}
-    low = int(np.searchsorted(freqs, HIGHPASS_HZ))
+    low = int(np.searchsorted(freqs, LOWEST_HZ))
     top = int(np.searchsorted(freqs, CHROMA_RANGE_HZ[1], side="right"))
     active_power = power[active, low:top]
     chroma = active_power @ _chroma_matrix(freqs[low:top])
@@ -403,30 +480,23 @@ def _peak_energy_share(power: np.ndarray) -> float:
     return float(np.clip(tonal / total, 0.0, 1.0)) if total > 0 else 0.0
 
 
-def _block_peaks(samples: np.ndarray, block: int) -> np.ndarray:
-    """Largest |sample| over all channels in each complete block of ``block`` frames."""
-    count = len(samples) // block
-    if count == 0:
-        return np.zeros(0)
-    blocks = samples[: count * block].reshape(count, -1)
-    return np.maximum(blocks.max(axis=1), -blocks.min(axis=1)).astype(np.float64)
-
-
-def _variation(peaks, hop_energy, hops_per_second, segments) -> dict[str, float]:
-    """Spread of per-second crest factor, of gated short-term loudness, and of per-second peaks."""
+def _variation(peaks: np.ndarray, mean_square: np.ndarray, segments: loudness.SegmentPower) -> dict[str, float]:
+    """Spread of per-second crest factor, of gated short-term loudness, and of per-second peaks
+    (a second is ten segments)."""
     short_term = loudness.short_term_from_segments(segments)
     gated = short_term[loudness.gate_mask(short_term, 10.0 ** ((short_term + 0.691) / 10.0), -20.0)]
     loudness_std = float(gated.std()) if len(gated) > 1 else 0.0
-    count = len(peaks)
-    mean_square = hop_energy[: count * hops_per_second].reshape(count, hops_per_second).mean(axis=1)
-    loud = mean_square > 10.0 ** (SILENCE_DBFS / 10.0)
+    seconds = len(peaks) // 10
+    second_peaks = peaks[: seconds * 10].reshape(seconds, 10).max(axis=1)
+    second_power = mean_square[: seconds * 10].reshape(seconds, 10).mean(axis=1)
+    loud = second_power > 10.0 ** (SILENCE_DBFS / 10.0)
     if not loud.any():
         return {"dynamic_range_variation_db": 0.0, "loudness_variation_lu": loudness_std, "peak_consistency": 1.0}
-    crest = 10.0 * np.log10(peaks[loud] ** 2 / mean_square[loud])
+    crest = 10.0 * np.log10(second_peaks[loud] ** 2 / second_power[loud])
     return {
         "dynamic_range_variation_db": float(crest.std()),
         "loudness_variation_lu": loudness_std,
-        "peak_consistency": float(np.median(peaks[loud]) / peaks[loud].max()),
+        "peak_consistency": float(np.median(second_peaks[loud]) / second_peaks[loud].max()),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -126,12 +127,37 @@ def home(demo_home, tmp_path) -> Iterator[Path]:
     end_server(copy)
 
 
+def processes_for(home: Path) -> dict[int, list[str]]:
+    """Live processes started with ``--home HOME`` (apps and servers), by pid: their argv."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = [part.decode(errors="replace") for part in (entry / "cmdline").read_bytes().split(b"\0")]
+        except (OSError, ValueError):
+            continue
+        if any(a == "--home" and b == str(home) for a, b in itertools.pairwise(argv)) and entry.name.isdigit():
+            found[int(entry.name)] = argv
+    return found
+
+
 def end_server(home: Path) -> None:
-    """Stop the music server a test (or the app it ran) left running for ``home``."""
+    """Stop the music server a test (or the app it ran) left running for ``home``. An app that
+    was just closed may still be starting one (a detached process that locks the home only
+    after its imports): wait for the home's apps to end, stopping every server that appears."""
     import signal
 
     from auralis_tui.server import runtime
 
+    def stop_servers() -> bool:
+        others = False
+        for pid, argv in processes_for(home).items():
+            if "serve" in argv:
+                os.kill(pid, signal.SIGTERM)
+            else:
+                others = True
+        return not others
+
+    wait_until(stop_servers, "the home's apps to end", timeout=30, poll=0.05)
     pid = runtime.running_pid(home)
     if pid is None:
         return

@@ -23,7 +23,7 @@ def rate_in_test(home: Path, test: str, variant: str, ratings: list[int]) -> Non
     feedback.append(home, [
         feedback.make_event(
             "rating", track_path=f"/m/{variant}{i}.flac", detected_type="studio", confidence=0.9,
-            profile={"name": "studio", "version": "1.0"}, parameters_applied={}, rating=r,
+            profile={"name": "studio", "version": "2.0"}, parameters_applied={}, rating=r,
             variant=variant, test_id=test,
         )
         for i, r in enumerate(ratings)
@@ -39,7 +39,7 @@ def home(tmp_path) -> Path:
 def test_welch_and_cohen_match_scipy(rng):
     control = list(rng.integers(1, 6, 60))
     treatment = list(np.clip(rng.integers(2, 6, 45), 1, 5))
-    test = abtest.Test("x", "studio@1.0", "studio@1.1", min_samples=10)
+    test = abtest.Test("x", "studio@2.0", "studio@2.1", min_samples=10)
     result = abtest.evaluate(test, control, treatment)
     reference = stats.ttest_ind(treatment, control, equal_var=False)
     assert result.t == pytest.approx(reference.statistic, rel=1e-9)
@@ -54,18 +54,18 @@ def test_welch_and_cohen_match_scipy(rng):
     ("control", "treatment", "advice"),
     [
         ([3, 3, 4, 3, 2] * 12, [4, 5, 4, 5, 4] * 12, "adopt"),
-        ([4, 5, 4, 5, 4] * 12, [3, 3, 4, 3, 2] * 12, "keep studio@1.0"),
+        ([4, 5, 4, 5, 4] * 12, [3, 3, 4, 3, 2] * 12, "keep studio@2.0"),
         ([3, 4, 3, 4] * 15, [4, 3, 4, 3] * 15, "no clear difference"),
         ([3, 4] * 10, [5, 5] * 10, "keep going"),
     ],
 )
 def test_recommendation(control, treatment, advice):
-    test = abtest.Test("x", "studio@1.0", "studio@1.1", min_samples=50)
+    test = abtest.Test("x", "studio@2.0", "studio@2.1", min_samples=50)
     assert abtest.evaluate(test, control, treatment).recommendation.startswith(advice)
 
 
 def test_thompson_sampling_favours_the_better_arm():
-    test = abtest.Test("x", "studio@1.0", "studio@1.1", bandit="thompson", min_samples=20)
+    test = abtest.Test("x", "studio@2.0", "studio@2.1", bandit="thompson", min_samples=20)
     outcome = abtest.evaluate(test, [2, 3, 3, 2, 4, 2, 3] * 4, [5, 4, 5, 4, 4, 5, 3] * 4)
     rng = random.Random(1)
     picks = [abtest.assign(test, outcome, rng) for _ in range(2000)]
@@ -79,31 +79,31 @@ def test_thompson_sampling_favours_the_better_arm():
 
 
 def test_fixed_ratio_assignment():
-    test = abtest.Test("x", "studio@1.0", "studio@1.1", ratio=0.2)
+    test = abtest.Test("x", "studio@2.0", "studio@2.1", ratio=0.2)
     rng = random.Random(2)
     picks = [abtest.assign(test, abtest.evaluate(test, [], []), rng) for _ in range(5000)]
     assert 0.18 < picks.count("treatment") / len(picks) < 0.22
 
 
 def test_start_status_and_stop_with_adoption(home):
-    abtest.start(home, "bass", "studio@1.0", "studio@1.1", bandit="thompson", min_samples=20)
-    profiles.rollback(home, "studio", "1.0")  # the listener went back to 1.0 while testing
+    abtest.start(home, "bass", "studio@2.0", "studio@2.1", bandit="thompson", min_samples=20)
+    profiles.rollback(home, "studio", "2.0")  # the listener went back to 2.0 while testing
     rate_in_test(home, "bass", "control", [3, 3, 4, 3, 2] * 5)
     rate_in_test(home, "bass", "treatment", [4, 5, 4, 5, 4] * 5)
     outcome = abtest.results(home, abtest.load(home, "bass"))
     assert (outcome.arms["control"].n, outcome.arms["treatment"].n) == (25, 25)
-    assert outcome.recommendation.startswith("adopt studio@1.1")
+    assert outcome.recommendation.startswith("adopt studio@2.1")
     test, _, adopted = abtest.stop(home, "bass", adopt=True)
-    assert adopted == "1.3" and profiles.current_version(home, "studio") == "1.3"
-    assert profiles.load(home, "studio").master == profiles.load(home, "studio", "1.1").master
-    assert test.stopped and test.adopted == "studio@1.3"
+    assert adopted == "2.3" and profiles.current_version(home, "studio") == "2.3"
+    assert profiles.load(home, "studio").master == profiles.load(home, "studio", "2.1").master
+    assert test.stopped and test.adopted == "studio@2.3"
     with pytest.raises(ProfileError, match="already stopped"):
         abtest.stop(home, "bass")
 
 
 @pytest.mark.parametrize(
     ("control", "treatment", "fragment"),
-    [("studio@1.0", "metal@1.0", "two versions of one profile"), ("studio@1.0", "studio@9.9", "no version 9.9")],
+    [("studio@2.0", "metal@2.0", "two versions of one profile"), ("studio@2.0", "studio@9.9", "no version 9.9")],
 )
 def test_start_refuses_bad_pairs(home, control, treatment, fragment):
     with pytest.raises(ProfileError, match=fragment):
@@ -112,7 +112,7 @@ def test_start_refuses_bad_pairs(home, control, treatment, fragment):
 
 def test_cli_status_json(home):
     run = [sys.executable, "-m", "auralis_tui", "--home", str(home), "abtest"]
-    started = subprocess.run([*run, "start", "cli", "--control", "studio@1.0", "--treatment", "studio@1.1",
+    started = subprocess.run([*run, "start", "cli", "--control", "studio@2.0", "--treatment", "studio@2.1",
                               "--min-samples", "5"], capture_output=True, text=True)  # fmt: skip
     assert started.returncode == 0, started.stderr
     rate_in_test(home, "cli", "control", [2, 3, 2, 3, 2, 3])
@@ -137,7 +137,7 @@ def test_ratings_in_the_app_record_the_blind_variant(demo_home, tmp_path):
 
     home = tmp_path / "demo"
     shutil.copytree(demo_home, home, symlinks=True)  # the session's demo, not a second build
-    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1", ratio=0.5)
+    abtest.start(home, "studio-bass", "studio@2.0", "studio@2.1", ratio=0.5)
     studio = [p for p, kind in _types(home).items() if kind == "studio"]
 
     async def scenario() -> None:
@@ -156,7 +156,7 @@ def test_ratings_in_the_app_record_the_blind_variant(demo_home, tmp_path):
     lines = in_test(home)
     assert {line["variant"] for line in lines} == {"control", "treatment"} and len(studio) >= 2
     for line in lines:
-        version = {"control": "1.0", "treatment": "1.1"}[line["variant"]]
+        version = {"control": "2.0", "treatment": "2.1"}[line["variant"]]
         assert line["profile"]["version"] == version  # the rating counts for what was heard
         expected = profiles.load(home, "studio", version).master.bass_db
         assert line["parameters_applied"]["bass_db"] == pytest.approx(expected)

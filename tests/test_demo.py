@@ -32,8 +32,8 @@ def test_demo_builds_a_varied_analysed_library(demo_build):
     assert len(months) == 6
     assert sum(1 for e in events if e["comment"]) >= 50
     assert {e["event"] for e in events} == set(feedback.EVENTS)
-    assert profiles.versions(home, "studio") == ["1.0", "1.1"]
-    assert {e["profile"]["version"] for e in events if e["detected_type"] == "studio"} == {"1.0", "1.1"}
+    assert profiles.versions(home, "studio") == ["2.0", "2.1"]
+    assert {e["profile"]["version"] for e in events if e["detected_type"] == "studio"} == {"2.0", "2.1"}
     analysis = subprocess.run(
         [sys.executable, "-m", "auralis_tui", "--home", str(home), "analyze", "--json"],
         capture_output=True, text=True, timeout=120,

@@ -235,7 +235,7 @@ def test_rate_records_a_complete_line_and_confirms(tmp_path, track):
     assert line["track"] == track.name and line["track_path"] == str(track.resolve())
     assert len(line["fingerprint"]) == 25
     assert set(feedback.APPLIED_KEYS) <= set(line["parameters_applied"])
-    assert line["profile"]["version"] == "1.0"
+    assert line["profile"]["version"] == "2.0"
     assert line["detected_type"] in result.stdout and f"{line['confidence']:.2f}" in result.stdout
     assert "★★★★☆" in result.stdout and "a bit thin" in result.stdout
     assert str(feedback.log_path(home)) in result.stdout

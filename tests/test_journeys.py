@@ -78,20 +78,22 @@ def test_f_keys_switch_from_every_panel_to_every_other(app):
     app.wait_for(MARKERS["F1"])
 
 
-def test_library_columns_fit_the_terminal(home):
-    narrow = Terminal(f"{AURALIS} --home {home} --no-audio", (80, 24))
-    wide = Terminal(f"{AURALIS} --home {home} --no-audio", (120, 40))
+def test_library_columns_fit_the_terminal_and_follow_a_resize(home):
+    """At 80x24 the Library keeps Title, Time and Rated; the terminal then grows (an SSH window
+    resized) and the columns that fit now come back, live."""
+    terminal = Terminal(f"{AURALIS} --home {home} --no-audio", (80, 24))
     try:
-        at_80 = narrow.wait_for("Iron Tide", "rates →")
-        at_120 = wide.wait_for("Iron Tide", "rates →")
+        at_80 = terminal.wait_for("Iron Tide", "rates →")
+        subprocess.run(["tmux", "resize-window", "-t", terminal.session, "-x", "120", "-y", "40"], check=True)
+        at_120 = terminal.wait_for("Album", "Conf", "rates →")
     finally:
-        narrow.close()
-        wide.close()
+        terminal.close()
     header_80 = next(line for line in at_80.splitlines() if "Title" in line)
     assert all(name in header_80 for name in ("Title", "Time", "Rated")) and "Album" not in header_80
     header_120 = next(line for line in at_120.splitlines() if "Title" in line)
     assert all(name in header_120 for name in ("Title", "Artist", "Album", "Time", "Type", "Conf", "Rated"))
     assert "Gramophone Waltz" in at_80 and "Paper Boats" in at_80  # nothing cut at 80x24
+    assert len(at_120.splitlines()) == 40 and "Paper Boats" in at_120
 
 
 def test_rating_keys_rate_the_selected_row_when_nothing_plays(app, home):

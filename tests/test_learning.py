@@ -36,21 +36,21 @@ def ratings_under(home: Path, version: str, ratings: list[int]) -> None:
 @pytest.fixture
 def changed(tmp_path) -> Path:
     profiles.update(tmp_path, "studio", {"bass_db": 4.0}, "a lot more bass")
-    ratings_under(tmp_path, "1.0", [4, 5, 4, 5, 4, 4, 5, 4])
+    ratings_under(tmp_path, "2.0", [4, 5, 4, 5, 4, 4, 5, 4])
     return tmp_path
 
 
 def test_worse_ratings_after_a_change_are_flagged(changed):
     after = [3, 2, 3, 3, 2, 3, 4, 2, 3, 3]
-    ratings_under(changed, "1.1", after)
+    ratings_under(changed, "2.1", after)
     (warning,) = learning.degradations(changed)
-    assert (warning.kind, warning.current, warning.parent) == ("studio", "1.1", "1.0")
+    assert (warning.kind, warning.current, warning.parent) == ("studio", "2.1", "2.0")
     reference = stats.ttest_ind(after, [4, 5, 4, 5, 4, 4, 5, 4], equal_var=False, alternative="less")
     assert warning.p == pytest.approx(reference.pvalue, rel=1e-9)
     assert "auralis profiles rollback studio" in warning.message()
     command = [sys.executable, "-m", "auralis_tui", "--home", str(changed), "analyze", "--json"]
     result = subprocess.run(command, capture_output=True, text=True)
-    assert json.loads(result.stdout)["degradations"][0]["current"] == "1.1"
+    assert json.loads(result.stdout)["degradations"][0]["current"] == "2.1"
 
 
 @pytest.mark.parametrize(
@@ -59,14 +59,14 @@ def test_worse_ratings_after_a_change_are_flagged(changed):
     ids=["only-9-ratings", "as-good", "better"],
 )
 def test_no_warning_without_evidence(changed, after):
-    ratings_under(changed, "1.1", after)
+    ratings_under(changed, "2.1", after)
     assert learning.degradations(changed) == []
 
 
 def test_one_key_rollback_in_the_app(changed):
     from auralis_tui.ui.app import AuralisApp
 
-    ratings_under(changed, "1.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
+    ratings_under(changed, "2.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
 
     async def scenario() -> None:
         app = AuralisApp(changed, audio=False)
@@ -76,11 +76,11 @@ def test_one_key_rollback_in_the_app(changed):
 
             await settle(app, pilot, warned, "the degradation warning")
             await pilot.press("R", "y")  # R asks before it rolls back
-            await settle(app, pilot, lambda: profiles.current_version(changed, "studio") == "1.2", "the rollback")
+            await settle(app, pilot, lambda: profiles.current_version(changed, "studio") == "2.2", "the rollback")
 
     asyncio.run(scenario())
-    assert profiles.current_version(changed, "studio") == "1.2"
-    assert profiles.load(changed, "studio").master == profiles.load(changed, "studio", "1.0").master
+    assert profiles.current_version(changed, "studio") == "2.2"
+    assert profiles.load(changed, "studio").master == profiles.load(changed, "studio", "2.0").master
 
 
 # --- fix effectiveness and fix events -----------------------------------------------------------
@@ -88,7 +88,7 @@ def test_one_key_rollback_in_the_app(changed):
 
 def line(event: str = "rating", track: str = "/m/a.flac", minute: int = 0, kind: str = "studio", **fields) -> dict:
     return feedback.make_event(
-        event, track_path=track, detected_type=kind, confidence=0.8, profile={"name": kind, "version": "1.0"},
+        event, track_path=track, detected_type=kind, confidence=0.8, profile={"name": kind, "version": "2.0"},
         parameters_applied={}, when=datetime(2026, 5, 1, 12, minute, tzinfo=UTC), **fields,
     )  # fmt: skip
 
@@ -158,8 +158,8 @@ def test_rate_events_from_the_command_line(tmp_path):
 def test_after_feedback_recomputes_tests_and_the_watch_on_one_connection(changed, monkeypatch):
     from auralis_tui import abtest
 
-    abtest.start(changed, "bass", "studio@1.0", "studio@1.1", min_samples=2)
-    ratings_under(changed, "1.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
+    abtest.start(changed, "bass", "studio@2.0", "studio@2.1", min_samples=2)
+    ratings_under(changed, "2.1", [3, 2, 3, 3, 2, 3, 4, 2, 3, 3])
     opened = []
     real_attach = store._attach
     monkeypatch.setattr(store, "_attach", lambda *a: opened.append(a) or real_attach(*a))
@@ -167,7 +167,7 @@ def test_after_feedback_recomputes_tests_and_the_watch_on_one_connection(changed
     assert len(opened) == 1
     ((test, results),) = outcome.tests
     assert test.name == "bass" and results.arms["control"].n == 0  # ratings outside the test do not count
-    assert [(d.kind, d.current) for d in outcome.degradations] == [("studio", "1.1")]
+    assert [(d.kind, d.current) for d in outcome.degradations] == [("studio", "2.1")]
 
 
 def decisions(home: Path, accepted: int, rejected: int) -> None:
@@ -298,7 +298,7 @@ def test_a_listener_wanting_2_db_more_bass_gets_it_within_100_ratings(tmp_path, 
             learning.apply_patterns(home, "studio", to_base=True)
     learnt = profiles.current_version(home, "studio")
     assert abs(listener.tilt(profiles.load(home, "studio").master.as_dict()) - listener.liked) <= 0.4
-    test = abtest.start(home, "bass", "studio@1.0", f"studio@{learnt}", bandit="thompson", min_samples=4)
+    test = abtest.start(home, "bass", "studio@2.0", f"studio@{learnt}", bandit="thompson", min_samples=4)
     variants = []
     while len(given) < SIM_BUDGET and not abtest.results(home, test).recommendation.startswith("adopt"):
         variants.append(rate_one())

@@ -138,3 +138,30 @@ def test_true_peak_envelope_matches_band_limited_interpolation(rng, rate):
     expected = grid_envelope(x, factor)
     envelope = loudness.true_peak_envelope(x, factor)
     np.testing.assert_allclose(envelope, expected, atol=5e-4 * np.abs(x).max())
+
+
+@pytest.mark.parametrize("rate", (8000, 11025, 44100, 48000, 96000))
+def test_segment_energies_are_a_time_domain_filter_started_at_rest(rng, rate):
+    # The meter sums K-weighted energy per 100 ms segment from each segment's FFT plus the filter's
+    # free response to the state it carries in (no recursive filter). An independent time-domain
+    # reference (scipy's sosfilt from rest) must agree on noise riding on a DC offset and a 30 Hz
+    # swell — the cases where the circular (FFT-only) energy is furthest off.
+    from scipy.signal import sosfilt
+
+    seconds = 3
+    t = np.arange(rate * seconds) / rate
+    x = (0.1 * rng.standard_normal(len(t)) + 0.3 + 0.2 * np.sin(2 * np.pi * 30 * t)).astype(np.float32)
+    length = loudness.segment_length(rate)
+    count = len(x) // length
+    y = sosfilt(loudness.k_weighting_sos(rate), x[: count * length].astype(np.float64))
+    expected = np.square(y).reshape(count, length).sum(axis=1)
+    np.testing.assert_allclose(loudness.segment_power(x[:, None], rate).sums, expected, rtol=1e-9)
+
+
+def test_k_weighting_response_is_the_filters():
+    # the per-bin weights |H|² come from the same biquads the standard tabulates
+    from scipy.signal import sosfreqz
+
+    freqs = np.array([10.0, 38.0, 100.0, 1000.0, 1682.0, 10000.0, 20000.0])
+    _, expected = sosfreqz(loudness.k_weighting_sos(48000), worN=freqs, fs=48000)
+    np.testing.assert_allclose(loudness.k_weighting_response(freqs, 48000), expected, rtol=1e-12)

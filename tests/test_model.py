@@ -17,7 +17,7 @@ KNOWN = {
 def test_shipped_profiles_start_from_the_known_values():
     profiles = load_profiles()
     for name, values in KNOWN.items():
-        assert profiles[name].version == "1.0"
+        assert profiles[name].version == "2.0"
         for key, value in values.items():
             assert getattr(profiles[name].master, key) == pytest.approx(value)
         assert profiles[name].master.ceiling_dbtp == -1.0

@@ -73,7 +73,7 @@ def test_mpc_plays_queues_and_browses(served):
 
 
 def test_a_rating_sticker_is_a_rating_with_the_tracks_variant(served):
-    abtest.start(served.home, "studio-bass", "studio@1.0", "studio@1.1")
+    abtest.start(served.home, "studio-bass", "studio@2.0", "studio@2.1")
     served.cli("queue", "add", "--query", "SELECT path FROM tracks WHERE type = 'studio' ORDER BY path")
     served.mpc("play")
     served.wait_status(lambda s: s["state"] == "playing" and s["info"], "a studio track to play")

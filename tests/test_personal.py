@@ -122,7 +122,7 @@ def _ratings(home: Path, comments: list[str], kind: str = "studio", layer: str |
     lines = [
         feedback.make_event(
             "rating", track_path=f"/m/{i}.flac", detected_type=kind, confidence=0.8,
-            profile={"name": kind, "version": "1.0"}, parameters_applied={}, rating=4, comment=comment,
+            profile={"name": kind, "version": "2.0"}, parameters_applied={}, rating=4, comment=comment,
             personal_version=layer,
         )
         for i, comment in enumerate(comments)
@@ -143,7 +143,7 @@ def test_apply_patterns_to_the_personal_layer_and_to_the_base(tmp_path):
     assert again.changes == [("bass_db", 0.4, 0.8)]
     _ratings(tmp_path / "base", ["too thin", "needs more bass", "thin", "fine", "lovely"])
     base = learning.apply_patterns(tmp_path / "base", "studio", to_base=True)
-    assert base.target == "studio profile" and base.version == "1.1"
+    assert base.target == "studio profile" and base.version == "2.1"
     assert profiles.load(tmp_path / "base", "studio").master.bass_db == pytest.approx(1.5 + 0.4)
     with pytest.raises(ProfileError, match="no pattern recommendations for metal"):
         learning.apply_patterns(tmp_path, "metal")
@@ -208,11 +208,11 @@ def test_learning_folds_references_into_exact_statistics(tmp_path):
     (second / "broken.flac").write_bytes(b"nope")
     before = profiles.load(home, "metal")
     one = learning.learn(home, "metal", first)
-    assert one.files == 3 and one.version.version == "1.1"
+    assert one.files == 3 and one.version.version == "2.1"
     assert profiles.load(home, "metal").rules == before.rules  # 3 < 5 references: ranges untouched
     two = learning.learn(home, "metal", second)
     assert two.files == 3 and [p for p, _ in two.errors] == [str(second / "broken.flac")]
-    data = tomllib.loads((home / "profiles" / "metal" / "1.2.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((home / "profiles" / "metal" / "2.2.toml").read_text(encoding="utf-8"))
     references = data["detect"]["references"]
     assert len(references) == 6
     for name in ("air", "lufs", "stereo_width"):

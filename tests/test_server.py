@@ -72,7 +72,7 @@ def test_control_commands_drive_one_player(served):
 
 
 def test_rate_without_a_file_rates_what_plays_with_the_variant_the_server_chose(served):
-    abtest.start(served.home, "studio-bass", "studio@1.0", "studio@1.1")
+    abtest.start(served.home, "studio-bass", "studio@2.0", "studio@2.1")
     served.cli("queue", "add", "--query", "SELECT path FROM tracks WHERE type = 'studio' ORDER BY path")
     served.cli("play")
     served.wait_status(lambda s: s["state"] == "playing" and s["info"], "a studio track to play")

@@ -34,14 +34,14 @@ BUDGETS: dict[tuple[str, ...], set[str]] = {
     ("--help",): set(),
     ("profiles", "list"): set(),
     ("profiles", "show", "studio"): set(),
-    ("profiles", "diff", "studio@1.0", "studio@1.1"): set(),
+    ("profiles", "diff", "studio@2.0", "studio@2.1"): set(),
     ("profiles", "history", "studio"): set(),
     ("personal", "history"): set(),
     ("abtest", "status"): set(),
     ("sql", "SELECT count(*) FROM tracks"): {"_duckdb"},
     ("analyze", "--all-types"): {"_duckdb"},
     ("rate", "{track}", "--rating", "4"): {"_duckdb"},  # a scanned track: no decoding
-    ("fingerprint", "{track}"): {"numpy", "scipy", "soundfile"},
+    ("fingerprint", "{track}"): {"numpy", "soundfile"},
 }
 
 PROBE = """
@@ -111,7 +111,7 @@ def test_user_queries_read_the_log_on_one_duckdb_instance(home):
 
     _, before = instances_and_ratings()
     assert instances_and_ratings() == (1, before)
-    studio = {"name": "studio", "version": "1.0"}
+    studio = {"name": "studio", "version": "2.0"}
     line = feedback.make_event(
         "rating", track_path="/m/x.flac", detected_type="studio", confidence=0.9, profile=studio,
         parameters_applied={}, rating=4,

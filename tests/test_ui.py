@@ -11,6 +11,7 @@ import sys
 import threading
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from auralis_tui import feedback, store
@@ -31,6 +32,21 @@ async def until(pilot, condition, what: str, seconds: float = 60.0):
             return value
         await pilot.pause(0.02)
     raise AssertionError(f"{what} never happened")
+
+
+async def lines_after(pilot, home, count: int) -> list[dict]:
+    """The log once it holds more than ``count`` lines and the app is quiet again."""
+    await until(pilot, lambda: len(feedback.read_log(home).events) > count, f"line {count + 1} in the log")
+    await settle(pilot)
+    return feedback.read_log(home).events
+
+
+def key(app, name: str) -> None:
+    """Deliver a key as the terminal driver does, without Pilot's wait for an idle process: the
+    caller waits for the state it checks (faster, and no idle heuristic a busy machine can fool)."""
+    event = events.Key(name, None)
+    event.set_sender(app)
+    app.post_message(event)
 
 
 def text(app, selector: str) -> str:
@@ -63,18 +79,17 @@ async def _rating_key_writes_a_complete_line(home):
         await settle(pilot)
         table = app.query_one("#tracks", DataTable)
         await pilot.press("down")
+        await until(pilot, lambda: "rates → Cinder March · mastered" in text(app, "#status"), "the status names row 2")
         chosen = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        assert "rates → Cinder March · mastered" in text(app, "#status")
         before = len(feedback.read_log(home).events)
         await pilot.press("4")
-        await settle(pilot)
-        events = feedback.read_log(home).events
+        events = await lines_after(pilot, home, before)
         assert len(events) == before + 1
         line = events[-1]
         assert (line["event"], line["rating"], line["track_path"], line["heard"]) == ("rating", 4, chosen, "mastered")
         assert len(line["fingerprint"]) == 25 and line["detected_type"] and line["profile"]["version"]
         assert {"bass_db", "treble_db", "width", "target_lufs"} <= set(line["parameters_applied"])
-        assert "★★★★☆" in str(table.get_row(chosen)[-1])  # the table shows the new last rating
+        await until(pilot, lambda: "★★★★☆" in str(table.get_row(chosen)[-1]), "the table shows the new last rating")
 
 
 def test_service_warnings_become_notices_not_text_over_the_screen(home, capfd):
@@ -108,20 +123,19 @@ async def _comment_box_returns_focus_and_the_next_key_rates(home):
         assert open_pane(app) == "profiles" and app.pending_comment == "too thin 12345"
         before = len(feedback.read_log(home).events)
         await pilot.press("2")
-        await settle(pilot)
-        events = feedback.read_log(home).events
+        events = await lines_after(pilot, home, before)
         assert len(events) == before + 1
         rated = events[-1]
         assert (rated["rating"], rated["comment"]) == (2, "too thin 12345")
         assert rated["track"] == "05 Iron Tide.flac"  # the Library's selected row: nothing plays
         await pilot.press("u")
-        await settle(pilot)
-        undo = feedback.read_log(home).events[-1]
+        undo = (await lines_after(pilot, home, before + 1))[-1]
         assert (undo["event"], undo["refers_to"]) == ("undo", rated["id"])
         await pilot.press("u")
+        said = lambda: any("no rating to withdraw" in str(n.message) for n in app._notifications)  # noqa: E731
+        await until(pilot, said, "'no rating to withdraw'")
         await settle(pilot)
         assert len(feedback.read_log(home).events) == before + 2
-        assert any("no rating to withdraw" in str(n.message) for n in app._notifications)
 
 
 def test_filter_narrows_the_library(home):
@@ -144,26 +158,46 @@ async def _filter_narrows_the_library(home):
         await until(pilot, lambda: table.row_count == 12 and app.focused is table, "the filter cleared")
 
 
+#: Widgets shown only when asked for, and the key that shows and focuses each.
+OPENERS = {"filter": "slash"}
+
+
 def test_f_keys_switch_from_every_widget_of_every_panel(home):
     run(_f_keys_switch_from_every_widget_of_every_panel(home))
 
 
 async def _f_keys_switch_from_every_widget_of_every_panel(home):
-    app = AuralisApp(home, audio=False)
+    app, ran = AuralisApp(home, audio=False), []
+    real_run_action = app.run_action
+
+    async def recorded(action, default_namespace=None):
+        ran.append(action)
+        return await real_run_action(action, default_namespace)
+
+    async def press(name: str) -> None:
+        """A key, once it has run its action (a key whose panel is already open changes nothing to wait for)."""
+        done = len(ran)
+        key(app, name)
+        await until(pilot, lambda: len(ran) > done, f"{name} reaching its action")
+
+    app.run_action = recorded
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         for number, pane in enumerate(PANES, 1):
-            await pilot.press(f"f{number}")
+            await press(f"f{number}")
             await until(pilot, lambda p=pane: open_pane(app) == p and focus_pane(app) == p, f"{pane} open and focused")
             # every focusable widget of the panel in turn, then every F-key from there
             focusables = [w for w in app.query_one(f"#{pane}").query("*") if w.focusable]
             assert focusables, f"{pane} has nothing that can take the keys"
+            hidden = {w.id for w in focusables if not w.display}
+            assert hidden <= set(OPENERS), f"{hidden - set(OPENERS)}: how does a listener open it?"
             for widget in focusables:
                 for target_number, target in enumerate(PANES, 1):
-                    await pilot.press(f"f{number}")
-                    widget.focus()
-                    await pilot.pause()
-                    await pilot.press(f"f{target_number}")
+                    await press(f"f{number}")
+                    await until(pilot, lambda p=pane: open_pane(app) == p and focus_pane(app) == p, f"back on {pane}")
+                    await press(OPENERS[widget.id]) if widget.id in OPENERS else widget.focus()
+                    await until(pilot, lambda w=widget: app.focused is w, f"{widget!r} focused")
+                    await press(f"f{target_number}")
                     await until(
                         pilot, lambda t=target: open_pane(app) == t and focus_pane(app) == t,
                         f"F{target_number} from {widget!r} on {pane}",
@@ -179,28 +213,27 @@ async def _every_panel_shows_its_data(home):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("f2")
-        assert open_pane(app) == "playing" and focus_pane(app) == "playing"
+        await until(pilot, lambda: open_pane(app) == "playing" and focus_pane(app) == "playing", "Playing open")
         assert "Nothing playing" in text(app, "#now") and "sound off" in text(app, "#status")
         await pilot.press("f3")
-        assert open_pane(app) == "patterns"
-        patterns = text(app, "#patterns-text")
-        assert "bootleg" in patterns and "treble_db +0.25" in patterns
         recommendations = app.query_one("#recommendations", DataTable)
-        assert app.focused is recommendations
+        await until(pilot, lambda: open_pane(app) == "patterns" and app.focused is recommendations, "Patterns open")
+        patterns = await until(pilot, lambda: "bootleg" in (shown := text(app, "#patterns-text")) and shown, "patterns")
+        assert "treble_db +0.25" in patterns
         assert {key.value for key in recommendations.rows} >= {"bootleg", "metal", "live"}
         recommendations.move_cursor(row=[k.value for k in recommendations.rows].index("live"))
         await pilot.press("enter")  # asks first
         asking = "Apply to your personal layer for live"
         await until(pilot, lambda: asking in str(app.screen.query_one(Static).render()), "the confirmation")
         await pilot.press("y")
-        await settle(pilot)
         from auralis_tui import personal
 
+        await until(pilot, lambda: personal.current(home), "a personal layer version")
         assert personal.current(home).adjust == {"live": {"width": 0.075}}
         await until(pilot, lambda: "live" not in {k.value for k in recommendations.rows}, "the applied row leaves")
         await pilot.press("f4")
-        assert open_pane(app) == "trends" and focus_pane(app) == "trends"
-        trends = text(app, "#trends-text")
+        await until(pilot, lambda: open_pane(app) == "trends" and focus_pane(app) == "trends", "Trends open")
+        trends = await until(pilot, lambda: "2026-11" in (shown := text(app, "#trends-text")) and shown, "trends")
         assert "2026-06" in trends and "2026-11" in trends and "Satisfaction per profile version" in trends
         assert "Mastered vs original" in trends
         effectiveness = trends.split("Fix effectiveness")[1].splitlines()
@@ -208,35 +241,37 @@ async def _every_panel_shows_its_data(home):
         assert "0.20" in vintage and "(10)" in vintage  # 2 of 10 vintage fixes accepted and kept
         assert "Detection confidence after feedback" in trends
         await pilot.press("end")  # the charts below the fold are reachable from the keyboard
-        assert app.query_one("TrendsPanel").scroll_y > 0
+        await until(pilot, lambda: app.query_one("TrendsPanel").scroll_y > 0, "Trends scrolled to the end")
         await pilot.press("f5")
         await settle(pilot)
         versions = app.query_one("#versions", DataTable)
-        assert app.focused is versions
-        assert versions.row_count == 8  # seven base profiles and the demo's studio 1.1
-        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
+        await until(pilot, lambda: open_pane(app) == "profiles" and app.focused is versions, "Profiles open")
+        assert versions.row_count == 8  # seven base profiles and the demo's studio 2.1
+        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@2.1"))
         await pilot.press("d")
-        await settle(pilot)
-        assert "master.bass_db" in text(app, "#diff") and "studio@1.0" in text(app, "#diff")  # its parent
-        versions.move_cursor(row=[k.value for k in versions.rows].index("metal@1.0"))
+        await until(pilot, lambda: "studio@2.0" in text(app, "#diff"), "the diff against its parent")
+        assert "master.bass_db" in text(app, "#diff")
+        versions.move_cursor(row=[k.value for k in versions.rows].index("metal@2.0"))
         await pilot.press("m")
-        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@1.1"))
+        await until(pilot, lambda: app.query_one("ProfilesPanel").marked == "metal@2.0", "metal@2.0 marked")
+        versions.move_cursor(row=[k.value for k in versions.rows].index("studio@2.1"))
         await pilot.press("d")
-        await settle(pilot)
+        await until(pilot, lambda: "metal@2.0" in text(app, "#diff"), "the diff against the marked version")
         compared = text(app, "#diff")
-        assert "metal@1.0" in compared and "studio@1.1" in compared and "detect." in compared
+        assert "studio@2.1" in compared and "detect." in compared
         await pilot.press("f6")
-        assert app.focused is app.query_one("#sql-query", Input)  # F6 puts the keys in the box
+        box = app.query_one("#sql-query", Input)
+        await until(pilot, lambda: open_pane(app) == "sql" and app.focused is box, "F6 putting the keys in the box")
         status = text(app, "#sql-status")
         assert all(view in status for view in store.VIEW_NAMES) and "fix_effectiveness" in status
         before = len(feedback.read_log(home).events)
         await pilot.press(*"SELECT count(*) AS n FROM tracks WHERE 1 < 2", "enter")
-        await settle(pilot)
-        assert app.query_one("#sql-result", DataTable).get_row_at(0)[0].plain == "12"
+        result = app.query_one("#sql-result", DataTable)
+        await until(pilot, lambda: result.row_count == 1, "the query's row")
+        assert result.get_row_at(0)[0].plain == "12"
         assert len(feedback.read_log(home).events) == before  # the digits typed rated nothing
         await pilot.press("ctrl+a", "ctrl+k", *"DELETE FROM tracks", "enter")
-        await settle(pilot)
-        assert "only SELECT" in text(app, "#sql-status")
+        await until(pilot, lambda: "only SELECT" in text(app, "#sql-status"), "the refusal")
 
 
 def test_tags_are_shown_as_written_never_as_markup(home):
@@ -279,20 +314,20 @@ def test_panel_snapshots(snap_compare, demo_home, panel, size):
 
 JOURNEYS = {
     # switching back and forth: focus and highlight must follow the open panel
-    "sql-after-patterns": ["f3", "f6", *"SELECT type, count(*) AS n FROM tracks GROUP BY ALL ORDER BY 1", "enter"],
+    "sql-after-patterns": ["f3", "f6", "type:SELECT type, count(*) AS n FROM tracks GROUP BY ALL ORDER BY 1", "enter"],
     "trends-scrolled": ["f5", "f4", "pagedown"],
     "help-on-profiles": ["f5", "question_mark"],
     "confirm-on-patterns": ["f3", "enter"],
-    "comment-box": ["f2", "c", *"sounds thin"],
-}
+    "comment-box": ["f2", "c", "type:sounds thin"],
+}  # "type:TEXT" types TEXT into the focused box, then waits once
 
 
 @pytest.mark.parametrize("journey", list(JOURNEYS))
 def test_journey_snapshots(snap_compare, demo_home, journey):
     async def walk(pilot) -> None:
         await settle(pilot)
-        for key in JOURNEYS[journey]:
-            await pilot.press(key)
+        for step in JOURNEYS[journey]:
+            await pilot.press(*step.removeprefix("type:")) if step.startswith("type:") else await pilot.press(step)
             await settle(pilot)
 
     assert snap_compare(AuralisApp(demo_home, audio=False), terminal_size=(80, 24), run_before=walk)
@@ -314,13 +349,18 @@ async def main(home):
     app = AuralisApp(home)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.player is not None)
+        player, asked = app.player, []  # what Enter asks the player for: the list, then where to start
+        load, play = player.load, player.play
+        player.load = lambda paths: asked.append(list(paths)) or load(paths)
+        player.play = lambda key=0, seconds=0.0: asked.append(key) or play(key, seconds)
         await pilot.press("enter")
-        await until(pilot, lambda: app.player.status().position > 0 or app.player.status().message)
-        await pilot.press("space")  # the unpaced sink would play the whole list in seconds
-        status = app.player.status()
+        await until(pilot, lambda: player.status().position > 0 or player.status().message)
+        await pilot.press("space")  # the unpaced sink plays the whole list in seconds: pause it
+        await until(pilot, lambda: player.status().state == "paused")
+        paused = player.status().path  # a busy machine may have moved on before the pause
         await pilot.press("a")
-        await until(pilot, lambda: app.player.status().mastered is False)
-        print(status.path.name, app.player.status().mastered)
+        await until(pilot, lambda: player.status().mastered is False)
+        print(asked[0][asked[1]].name, paused, player.status().mastered, sep="|")
         await pilot.press("f2")
         await until(pilot, lambda: "A original" in str(app.query_one("#now").render()))
         print(app.query_one("#now").render())
@@ -336,7 +376,10 @@ def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     first, rest = result.stdout.split("\n", 1)
-    assert first == "05 Iron Tide.flac False"  # the first row (by artist) plays; A/B went to the original
-    assert "Iron Tide" in rest and "A original" in rest
-    assert "type metal" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
+    asked, paused, mastered = first.split("|")
+    assert (asked, mastered) == ("05 Iron Tide.flac", "False")  # the first row (by artist) plays; A/B: original
+    with store.connect(demo_home, read_only=True) as con:
+        title, kind = con.execute("SELECT title, type FROM tracks WHERE path = ?", [paused]).fetchone()
+    assert title in rest and "A original" in rest  # Playing shows the paused track, heard as the original
+    assert f"type {kind}" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
     assert (sink / "out.raw").stat().st_size > 0

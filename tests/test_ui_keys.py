@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import DataTable, Static
 
 from auralis_tui import feedback, store
 from auralis_tui.naturalsort import library_order, natural_key
 from auralis_tui.ui.app import AuralisApp
 
+from conftest import settle as until
 from keysession import settle
 
 
@@ -30,21 +32,32 @@ async def _jumps_and_palette(home):
         await settle(pilot)
         table = app.query_one("#tracks", DataTable)
         await pilot.press("G")
-        assert table.cursor_row == table.row_count - 1
+        await until(app, pilot, lambda: table.cursor_row == table.row_count - 1, "G on the last row")
         await pilot.press("g")
-        assert table.cursor_row == 0
+        await until(app, pilot, lambda: table.cursor_row == 0, "g on the first row")
         await pilot.press("end", "home", "pagedown")
-        assert table.cursor_row > 0
+        await until(app, pilot, lambda: table.cursor_row > 0, "pagedown below the first row")
         before = len(feedback.read_log(home).events)
         await pilot.press("ctrl+p", *"rate 3 stars")
-        await settle(pilot)
+        await until(app, pilot, lambda: first_command(app).startswith("Rate 3"), "the palette offering 'Rate 3…'")
         await pilot.press("enter")
+        await until(app, pilot, lambda: len(feedback.read_log(home).events) > before, "the palette's rating")
         await settle(pilot)
         events = feedback.read_log(home).events
         assert len(events) == before + 1 and events[-1]["rating"] == 3
         await pilot.press("ctrl+p", "enter", "enter", "escape", "escape")  # once a ScreenStackError
         await settle(pilot)
         assert app.is_running and app._exception is None
+
+
+def first_command(app) -> str:
+    """The command the palette has highlighted for what was typed into it, if it is open."""
+    if not isinstance(app.screen, CommandPalette):
+        return ""
+    commands = app.screen.query_one(CommandList)
+    if commands.highlighted is None or app.screen.query_one(CommandInput).value != "rate 3 stars":
+        return ""
+    return str(commands.get_option_at_index(commands.highlighted).prompt)
 
 
 def test_a_broken_file_is_marked_with_its_reason(home):
@@ -62,5 +75,5 @@ async def _broken_file(home):
         row = titles.index("✗ Prism")
         assert str(table.get_row_at(row)[4]) == "broken"
         table.move_cursor(row=row)
-        await settle(pilot)
-        assert "✗ not an audio file (format not recognised)" in str(app.query_one("#status", Static).render())
+        status = lambda: str(app.query_one("#status", Static).render())  # noqa: E731
+        await until(app, pilot, lambda: "✗ not an audio file (format not recognised)" in status(), "the reason")

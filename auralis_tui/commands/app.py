@@ -10,7 +10,7 @@ from pathlib import Path
 from .common import UserError, add_command, home, invocation, print_json
 
 #: What the demo suggests trying next (each works as printed after ``auralis --home DEMO``).
-TIPS = ("analyze --monthly-summary", "profiles diff studio@1.0 studio@1.1",
+TIPS = ("analyze --monthly-summary", "profiles diff studio@2.0 studio@2.1",
         "sql 'SELECT * FROM profile_satisfaction'")  # fmt: skip
 
 
