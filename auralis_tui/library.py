@@ -236,6 +236,9 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     executor.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
         worker.kill()
+    # the pool's manager thread sees the dead workers and ends; joined here, not at interpreter
+    # exit, where its wake-up pipe may already be closed ("Bad file descriptor" tracebacks)
+    executor.shutdown(wait=True)
 
 
 def _analyse_pending(home: Path, root: str, jobs: int, summary: ScanSummary, stream) -> None:
