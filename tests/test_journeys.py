@@ -209,7 +209,7 @@ def test_the_music_outlives_every_terminal_and_any_app_attaches_to_it(home, sink
     (the ALSA sink keeps receiving it); a third app shows the same track and position; `mpc next`
     moves it, and `mpc sticker … rating 8` on a studio track (an A/B test runs) is a 4-star line
     with the variant the server drew for it."""
-    abtest.start(home, "studio-bass", "studio@1.0", "studio@1.1")
+    abtest.start(home, "studio-bass", "studio@2.0", "studio@2.1")
     served = MPDServed(home, sink)
     env = {"HOME": str(sink)}
     first = Terminal(f"{AURALIS} --home {home}", env=env)
