@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from auralis_tui import abtest
+from auralis_tui import abtest, feedback
 from auralis_tui.server import runtime
 
 from conftest import wait_until
@@ -135,11 +135,13 @@ def test_state_saved_while_playing_is_never_more_than_a_second_old(served):
     served.wait_status(lambda s: s["state"] == "playing", "playback")
     queue_written = queue_file.stat().st_mtime_ns
     saves = []  # (wall time, saved position) each time the file changed
+
     def changed() -> bool:
         position = json.loads(state_file.read_text())["position"]
         if not saves or saves[-1][1] != position:
             saves.append((time.monotonic(), position))
         return len(saves) >= 4
+
     wait_until(changed, "four saves while playing", poll=0.02)
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(saves[1:])]
     assert max(gaps) < 2.0  # saved at 1 s intervals (+ a 0.25 s tick, + polling, + a busy machine)
@@ -272,3 +274,27 @@ def test_a_server_without_sound_still_queues_and_rates(served):
     assert served.json("queue", "add", "--query", ALL)["queue_length"] == 12
     refused = served.cli("play", check=False)
     assert refused.returncode == 1 and refused.stderr.strip() == "auralis: sound off (--no-audio)"
+
+
+def test_the_library_request_lists_what_the_app_shows_with_ratings_made_elsewhere(served):
+    """``library``: the rows the app lists (its order, no fingerprints), read again per request
+    with the feedback log caught up, so a rating line written by another process is in the next one."""
+    from auralis_tui import store
+    from auralis_tui.naturalsort import library_order
+    from engine.features import FINGERPRINT_VERSION
+
+    served.cli("status")
+    expected = library_order(store.library_rows(served.home, FINGERPRINT_VERSION))
+    raw = served.raw()
+    try:
+        listed = raw.ask("library")["result"]
+        assert listed == [{k: v for k, v in row.items() if k != "fingerprint"} for row in expected]
+        track = next(row for row in listed if row["last_rating"] != 5)["path"]
+        line = feedback.make_event(
+            "rating", track_path=track, detected_type="studio", confidence=0.9,
+            profile={"name": "studio", "version": "2.0"}, parameters_applied={}, rating=5,
+        )  # fmt: skip
+        feedback.append(served.home, line)  # a line the database lacks (the log is the source of truth)
+        assert next(row for row in raw.ask("library")["result"] if row["path"] == track)["last_rating"] == 5
+    finally:
+        raw.close()

@@ -154,3 +154,16 @@ def test_user_errors_are_real_exception_classes():
 def test_student_t_p_value_without_scipy(t, df):
     """abtest's light p-value (no scipy.stats import in analyze/rate) agrees with scipy's."""
     assert abtest.t_two_sided(t, df) == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9, abs=1e-300)
+
+
+def test_the_app_loads_neither_the_database_nor_the_engine_before_its_first_frame():
+    """What ``auralis`` imports before Textual draws: only textual of the heavy packages (DuckDB,
+    numpy and the profiles are loaded by workers; an attached app's library comes from its server)."""
+    code = (
+        "import json, sys\nimport auralis_tui.cli, auralis_tui.commands.app, auralis_tui.ui.app\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    loaded = {name.split(".")[0] for name in json.loads(result.stdout)}
+    assert loaded & (HEAVY | {"engine"}) == {"textual"}

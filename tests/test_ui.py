@@ -383,3 +383,35 @@ def test_enter_plays_the_selection_and_a_switches_ab(demo_home, sink):
     assert title in rest and "A original" in rest  # Playing shows the paused track, heard as the original
     assert f"type {kind}" in rest and "why: " in rest and "in range" in rest  # the verdict is explained
     assert (sink / "out.raw").stat().st_size > 0
+
+
+def test_an_app_attaching_to_a_running_server_lists_the_library_the_server_reads(home, sink, monkeypatch):
+    """Attaching: the first frame's library comes from the server, so the app opens no database
+    before it (the attach figure of bench/tui.py); it is the same list, and the app plays through it."""
+    from auralis_tui.naturalsort import library_order
+    from engine.features import FINGERPRINT_VERSION
+
+    from served import Served
+
+    served = Served(home, sink)
+    served.cli("status")  # the server runs
+    expected = [row["path"] for row in library_order(store.library_rows(home, FINGERPRINT_VERSION))]
+
+    def refused(*_args, **_kwargs):
+        raise AssertionError("the attached app read the library from the database itself")
+
+    monkeypatch.setattr(store, "library_rows", refused)
+    run(_attached_app_lists_the_servers_library(home, expected))
+
+
+async def _attached_app_lists_the_servers_library(home, expected):
+    app = AuralisApp(home, audio=False, server=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one("#tracks", DataTable)
+        await until(pilot, lambda: table.row_count == len(expected), "the library listed")
+        assert [key.value for key in table.rows] == expected
+        assert "Iron Tide" in str(table.get_row_at(0)) and app.sub_title == f"{len(expected)} tracks"
+        await until(pilot, lambda: app.remote, "the player attached")
+        await pilot.press("enter")  # plays the list from the top through the server
+        await until(pilot, lambda: app.player.status().path and str(app.player.status().path) == expected[0],
+                    "the first track playing")  # fmt: skip

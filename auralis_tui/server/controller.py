@@ -79,19 +79,29 @@ class Controller:
                 self.player.play(self._current, self._position)
                 self.player.toggle_pause()
 
-    def load_library(self) -> None:
-        """Titles and fingerprints from the library (a thread at start-up: a read of the database)."""
+    def load_library(self) -> list[dict]:
+        """Titles and fingerprints from the library (in a thread: a read of the database, the
+        feedback log caught up first for the ratings); the rows, in the library's order."""
         from engine.features import FINGERPRINT_VERSION
 
         from .. import store
+        from ..naturalsort import library_order
 
         try:
+            store.sync_feedback(self.home)
             rows = store.library_rows(self.home, FINGERPRINT_VERSION)
         except store.StoreError as exc:
             log.warning(f"library not loaded: {exc}")
-            return
+            return []
         self.treatments.know(rows)
         self.titles = {row["path"]: row["title"] for row in rows if row.get("title")}
+        return library_order(rows)
+
+    async def library(self, _args: dict) -> list[dict]:
+        """The library as the app lists it (read again: a scan may have changed it), without the
+        fingerprints, which only the server uses."""
+        rows = await asyncio.to_thread(self.load_library)
+        return [{key: value for key, value in row.items() if key != "fingerprint"} for row in rows]
 
     # --- events --------------------------------------------------------------------------------
 

@@ -28,9 +28,9 @@ COMMANDS = {
     "status": "status", "queue": "queue_list", "play": "play", "pause": "pause", "toggle": "toggle",
     "stop": "stop", "next": "next", "previous": "previous", "seek": "seek", "volume": "set_volume", "ab": "ab",
     "mode": "set_mode", "add": "add", "remove": "remove", "move": "move", "clear": "clear", "record": "record",
-    "reload": "reload",
+    "reload": "reload", "library": "library",
 }  # fmt: skip
-READ_ONLY = ("status", "queue", "record")
+READ_ONLY = ("status", "queue", "record", "library")
 ANSWERABLE = (protocol.ProtocolError, Refusal, QueueError, feedback.FeedbackError)
 
 

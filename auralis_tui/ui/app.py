@@ -16,6 +16,7 @@ import signal
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,9 +27,8 @@ from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
-from .. import feedback, store
+from .. import feedback
 from ..errors import AudioUnavailable
-from ..treatments import Treatments
 from . import messages as msg
 from .commands import AuralisCommands
 from .format import safe
@@ -135,7 +135,6 @@ class AuralisApp(App):
         self.want_audio = audio
         self.use_server = server
         self.player = None
-        self.treatments = Treatments(home)
         self.last_rated: dict | None = None
         self.pending_comment = ""
         self.pending: list = []  # play and queue requests made while the player opens: done once it is
@@ -143,6 +142,7 @@ class AuralisApp(App):
         self.insights_stale = False
         self.degraded: list = []  # learning.Degradation warnings; R rolls the first one back
         self._started = False
+        self.attaching = False  # a server ran at start: ``attach`` connects and brings the library
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -157,8 +157,23 @@ class AuralisApp(App):
         logger = logging.getLogger("auralis")
         self._log_handlers, logger.handlers = logger.handlers, [NoticeHandler(self)]
         self.panel(LibraryPanel).opened()
-        self.freeze_heap_after([self.load_library()])  # first: the first frame shows it; the rest follows
+        self.attaching = self.use_server and self._server_runs()
+        # First: the first frame shows the library; the rest follows. A running server has it at hand.
+        self.freeze_heap_after([self.attach() if self.attaching else self.load_library()])
         self.set_interval(0.25, self.refresh_playing)
+
+    def _server_runs(self) -> bool:
+        from ..server.runtime import running_pid
+
+        return running_pid(self.home) is not None
+
+    @cached_property
+    def treatments(self):
+        """How tracks are mastered now (for playing and rating in this process: a served app asks
+        its server). Made when first needed: it reads profiles and imports the database layer."""
+        from ..treatments import Treatments
+
+        return Treatments(self.home)
 
     def panel(self, kind: type):
         return self.query_one(kind)
@@ -166,7 +181,7 @@ class AuralisApp(App):
     def load_the_rest(self) -> None:
         """Once the library is on screen: insights and the audio output."""
         started = [self.load_insights()]
-        if self.want_audio or self.use_server:
+        if (self.want_audio or self.use_server) and not self.attaching:  # else ``attach`` connects
             started.append(self.open_player())
         self.freeze_heap_after(started)
 
@@ -182,18 +197,40 @@ class AuralisApp(App):
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False)
     def load_library(self) -> None:
+        self.post_message(msg.LibraryLoaded(self._library_rows()))
+
+    def _library_rows(self) -> list[dict]:
+        """The library read here (the feedback log caught up first, for the ratings shown)."""
         from engine.features import FINGERPRINT_VERSION
 
+        from .. import store
         from ..naturalsort import library_order
 
         store.sync_feedback(self.home)
         rows = library_order(store.library_rows(self.home, FINGERPRINT_VERSION))
         self.treatments.know(rows)
-        self.post_message(msg.LibraryLoaded(rows))
+        return rows
+
+    @work(thread=True, exclusive=True, group="player", exit_on_error=False)
+    def attach(self) -> None:
+        """A server runs: connect to it and show the library it reads, so the first frame waits
+        neither for DuckDB nor for the profiles; the library is read here only when that fails."""
+        from ..server.client import ServerError
+        from ..server.runtime import ServerUnavailable
+
+        remote = self._connect()
+        try:
+            rows = remote.connection.request("library") if remote else None
+        except (ServerError, ServerUnavailable, TimeoutError) as exc:  # an older server, or one that could not read it
+            self.post_message(msg.Notice(f"library read here: the server said {exc}", "warning", 4.0))
+            rows = None
+        self.post_message(msg.LibraryLoaded(self._library_rows() if rows is None else rows))
+        if remote:
+            self.post_message(msg.PlayerReady(remote))
 
     @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
     def load_insights(self) -> None:
-        from .. import insights, learning, profiles
+        from .. import insights, learning, profiles, store
 
         summaries = insights.type_summaries(self.home)
         known = set(profiles.names(self.home))
@@ -210,16 +247,9 @@ class AuralisApp(App):
     @work(thread=True, exclusive=True, group="player", exit_on_error=False)
     def open_player(self) -> None:
         if self.use_server:
-            from ..server.client import RemotePlayer
-            from ..server.runtime import ServerUnavailable
-
-            try:
-                said = lambda *event: self.post_message(msg.ServerSaid(*event))  # noqa: E731 - the reader thread's hook
-                remote = RemotePlayer(self.home, self.want_audio, said)
-            except (ServerUnavailable, OSError) as exc:
-                self.post_message(msg.AudioOff(f"no server: {exc}"))
-                return
-            self.post_message(msg.PlayerReady(remote))
+            remote = self._connect()
+            if remote:
+                self.post_message(msg.PlayerReady(remote))
             return
         from ..config import load_config
         from ..player import Player
@@ -231,6 +261,18 @@ class AuralisApp(App):
             self.post_message(msg.AudioOff(str(exc)))
             return
         self.post_message(msg.PlayerReady(player))
+
+    def _connect(self):
+        """A ``RemotePlayer`` on the home's server (started when none runs), or None, said why."""
+        from ..server.client import RemotePlayer
+        from ..server.runtime import ServerUnavailable
+
+        try:
+            said = lambda *event: self.post_message(msg.ServerSaid(*event))  # noqa: E731 - the reader thread's hook
+            return RemotePlayer(self.home, self.want_audio, said)
+        except (ServerUnavailable, OSError) as exc:
+            self.post_message(msg.AudioOff(f"no server: {exc}"))
+            return None
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def load_queue(self) -> None:
@@ -373,9 +415,10 @@ class AuralisApp(App):
     @on(msg.MasteringChanged)
     def _mastering_changed(self, message: msg.MasteringChanged) -> None:
         self.notify(safe(message.notice), timeout=5)
-        self.treatments.reload()  # new parameters for the next ratings and plays
-        if self.remote:
+        if self.remote:  # new parameters for the next ratings and plays
             self.player.edit("reload")
+        else:
+            self.treatments.reload()
         self.load_insights()  # an applied change leaves the Patterns table
         if self.query_one(TabbedContent).active == "profiles":
             self.panel(ProfilesPanel).load()

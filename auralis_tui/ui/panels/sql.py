@@ -7,7 +7,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from ... import store
 from ..format import cell, safe
 from .keys import TextBox
 
@@ -20,10 +19,15 @@ class SqlPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextBox(placeholder="SELECT month, type, average_rating FROM ratings_monthly", id="sql-query")
-        yield Static("Views: " + ", ".join(store.VIEW_NAMES), id="sql-status")
+        yield Static("", id="sql-status")
         yield DataTable(id="sql-result", zebra_stripes=True)
 
     def opened(self) -> None:
+        from ... import store  # here, not at start-up: the first frame never waits for DuckDB
+
+        status = self.query_one("#sql-status", Static)
+        if not status.content:  # nothing run yet: name the views
+            status.update("Views: " + ", ".join(store.VIEW_NAMES))
         self.query_one("#sql-query", Input).focus()
 
     @on(Input.Submitted, "#sql-query")
@@ -34,6 +38,8 @@ class SqlPanel(Vertical):
 
     @work(thread=True, exclusive=True, group="sql", exit_on_error=False)
     def run_query(self, query: str) -> None:
+        from ... import store
+
         home = self.app.home
         store.sync_feedback(home)
         try:
