@@ -121,78 +121,100 @@ class _Scan:
 
 def _scan(samples: np.ndarray, rate: int, length: int) -> _Scan:
     """The segment pass: mid/side spectra of every 100 ms segment, in batches (module docstring)."""
-    count = len(samples) // length
-    channels = samples.shape[1]
-    whole = samples[: count * length]
-    frame = length // 2 if length % 2 == 0 else length  # spectral frames: half a segment (~50 ms)
-    mono = np.empty(count * length, np.float32)
-    k_mid, k_side = loudness.KWeightedEnergy(rate, frame), loudness.KWeightedEnergy(rate, frame)
-    freqs = np.fft.rfftfreq(frame, 1.0 / rate)
-    parseval = np.full(len(freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
-    parseval[0] = 0.0
-    if frame % 2 == 0:
-        parseval[-1] = 1.0 / frame
-    parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
-    cross = 0.0
-    for first in range(0, count, loudness.SEGMENT_BATCH):
-        block = whole[first * length : min(count, first + loudness.SEGMENT_BATCH) * length]
-        mid, side = _mid_side(block, frame)
-        mono[first * length : first * length + len(block)] = mid.ravel()
+    scanner = _Scanner(rate, samples.shape[1], len(samples) // length)
+    for first in range(0, scanner.count, loudness.SEGMENT_BATCH):
+        scanner.add(samples[first * length : min(scanner.count, first + loudness.SEGMENT_BATCH) * length])
+    return scanner.result(samples[: scanner.count * length])
+
+
+class _Scanner:
+    """The segment pass, fed whole segments in order (:meth:`add`), read once at the end.
+
+    Stereo is transformed as 2·mid = L+R and 2·side = L−R (no halving pass): the weights below
+    carry the ¼ of their powers. The K-weighting's state projections are taken on L and R (the
+    energies of L and R add up to 2·(mid² + side²), sample by sample), in float32 on the decoded
+    block.
+    """
+
+    def __init__(self, rate: int, channels: int, count: int) -> None:
+        self.length = loudness.segment_length(rate)
+        self.count, self.channels, self.done = count, channels, 0
+        self.frame = frame = self.length // 2 if self.length % 2 == 0 else self.length  # ~50 ms
+        self.mono = np.empty(count * self.length, np.float32)
+        self.k_weighted = loudness.KWeightedEnergy(rate, frame)
+        self.freqs = np.fft.rfftfreq(frame, 1.0 / rate)
+        parseval = np.full(len(self.freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
+        parseval[0] = 0.0
+        if frame % 2 == 0:
+            parseval[-1] = 1.0 / frame
+        scale = 0.25 if channels == 2 else 1.0  # |2·mid|² = 4·|mid|²
+        k_scale = 2.0 * scale if channels == 2 else 1.0  # and L² + R² = 2·(mid² + side²)
+        self.weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
+        self.projections = np.ascontiguousarray(self.k_weighted.plan.projections.T, np.float32)
+        self.parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
+        self.cross = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        """Take the next whole segments (float32 frames × channels)."""
+        frame, start = self.frame, self.done * self.length
+        self.done += len(block) // self.length
+        if self.channels == 2:
+            both = np.empty((2, len(block)))
+            np.add(block[:, 0], block[:, 1], out=both[0])
+            np.subtract(block[:, 0], block[:, 1], out=both[1])
+            np.multiply(both[0], 0.5, out=self.mono[start : start + len(block)], casting="same_kind")
+            mid, side = both[0].reshape(-1, frame), both[1].reshape(-1, frame)
+        else:
+            mid, side = block[:, 0].astype(np.float64).reshape(-1, frame), None
+            self.mono[start : start + len(block)] = block[:, 0]
         spectrum = np.fft.rfft(mid, axis=1)
-        power = loudness.power_spectrum(spectrum)
-        k_mid.add(mid, power)
-        parts["mid"].append(power @ parseval)  # Σ (mid − segment mean)²
+        circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
+        self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
         mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
         spectrum[:, 0] = 0.0  # DC removed
-        parts["spectral"].append(_frame_spectral(spectrum, freqs, frame))
+        self.parts["spectral"].append(_frame_spectral(spectrum, self.freqs, frame, 2.0 if side is not None else 1.0))
         if side is not None:
             side_spectrum = np.fft.rfft(side, axis=1)
-            side_power = loudness.power_spectrum(side_spectrum)
-            k_side.add(side, side_power)
-            parts["side"].append(side_power @ parseval)
+            side_circular, side_energy = (loudness.power_spectrum(side_spectrum) @ self.weights).T
+            circular = circular + side_circular
+            self.parts["side"].append(side_energy)
             mean_side = side_spectrum[:, 0].real / frame
-            cross += float(np.einsum("ij,ij->", mid, side)) - frame * float(np.dot(mean_mid, mean_side))
-        interleaved = block.reshape(-1, length * channels)
-        parts["max"].append(interleaved.max(axis=1))
-        parts["min"].append(interleaved.min(axis=1))
-    frame_energy = np.concatenate(parts["mid"])
-    loud = frame_energy / frame > 10.0 ** (SILENCE_DBFS / 10.0)
-    mid_energy = _per_segment(frame_energy, length // frame)
-    if channels == 2:
-        side_energy = _per_segment(np.concatenate(parts["side"]), length // frame)
-        k_frames = 2.0 * (k_mid.energies() + k_side.energies())  # L² + R² = 2·(mid² + side²)
-        k_energy = _per_segment(k_frames, length // frame)
-        mean_square = (mid_energy + side_energy) / length
-        m, s = float(mid_energy.sum()), float(side_energy.sum())
-        stereo_sums = (m + s + 2.0 * cross, m + s - 2.0 * cross, m - s)
-    else:
-        k_energy, mean_square = _per_segment(k_mid.energies(), length // frame), mid_energy / length
-        stereo_sums = (float(mid_energy.sum()),) * 3
-    return _Scan(
-        mono=mono,
-        k_energy=k_energy,
-        mean_square=mean_square,
-        peaks=_peaks(whole, length, np.concatenate(parts["max"]), np.concatenate(parts["min"])),
-        frame_spectral=np.concatenate(parts["spectral"]),
-        loud=loud,
-        stereo_sums=stereo_sums,
-    )
+            self.cross += 0.25 * (float(np.einsum("ij,ij->", mid, side)) - frame * float(np.dot(mean_mid, mean_side)))
+        channels = block.reshape(-1, frame, self.channels)
+        self.k_weighted.add_parts(circular, np.matmul(self.projections, channels).transpose(0, 2, 1))
+        interleaved = block.reshape(-1, self.length * self.channels)
+        self.parts["max"].append(interleaved.max(axis=1))
+        self.parts["min"].append(interleaved.min(axis=1))
+
+    def result(self, whole: np.ndarray) -> _Scan:
+        """The pass's results, given the ``whole`` segments it was fed (for the peaks)."""
+        per = self.length // self.frame
+        frame_energy = np.concatenate(self.parts["mid"])
+        loud = frame_energy / self.frame > 10.0 ** (SILENCE_DBFS / 10.0)
+        mid_energy = _per_segment(frame_energy, per)
+        k_energy = _per_segment(self.k_weighted.energies(), per)
+        if self.channels == 2:
+            side_energy = _per_segment(np.concatenate(self.parts["side"]), per)
+            mean_square = (mid_energy + side_energy) / self.length
+            m, s = float(mid_energy.sum()), float(side_energy.sum())
+            stereo_sums = (m + s + 2.0 * self.cross, m + s - 2.0 * self.cross, m - s)
+        else:
+            mean_square = mid_energy / self.length
+            stereo_sums = (float(mid_energy.sum()),) * 3
+        return _Scan(
+            mono=self.mono,
+            k_energy=k_energy,
+            mean_square=mean_square,
+            peaks=_peaks(whole, self.length, np.concatenate(self.parts["max"]), np.concatenate(self.parts["min"])),
+            frame_spectral=np.concatenate(self.parts["spectral"]),
+            loud=loud,
+            stereo_sums=stereo_sums,
+        )
 
 
 def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
     """Sums of ``frames`` consecutive values (the frames of one segment)."""
     return values.reshape(-1, frames).sum(axis=1) if frames > 1 else values
-
-
-_MID_SIDE = np.array([[0.5, 0.5], [0.5, -0.5]], np.float32)
-
-
-def _mid_side(block: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """(L+R)/2 and (L−R)/2 of a block as float64 segments × ``length`` (mono: the channel, None)."""
-    if block.shape[1] == 1:
-        return block[:, 0].astype(np.float64).reshape(-1, length), None
-    mid, side = (_MID_SIDE @ block.T).astype(np.float64)  # one BLAS pass reads the interleaved block
-    return mid.reshape(-1, length), side.reshape(-1, length)
 
 
 def _peaks(samples: np.ndarray, length: int, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
@@ -210,37 +232,56 @@ def _peaks(samples: np.ndarray, length: int, highest: np.ndarray, lowest: np.nda
 
 
 def _hann(spectrum: np.ndarray, length: int) -> np.ndarray:
-    """The periodic-Hann-windowed spectrum Y of each frame from its rectangular rfft X:
+    """4·Y, Y the periodic-Hann-windowed spectrum of each frame from its rectangular rfft X:
     Yₖ = ½Xₖ − ¼(Xₖ₋₁ + Xₖ₊₁), with X₋₁ = conj(X₁) and, past the last bin, the mirrored bin of
     a real signal (X_N−bins: the last bin for odd N, the one before it for even N).
 
-    Computed on the interleaved float view (a bin is two floats), ~10× faster than complex slices.
+    Computed on the interleaved float view (a bin is two floats), ~10× faster than complex slices;
+    the factor 4 saves a pass (the features are ratios).
     """
     flat = spectrum.view(np.float64)
     out = 2.0 * flat
     out[:, 2:] -= flat[:, :-2]
     out[:, :-2] -= flat[:, 2:]
-    out *= 0.25
     hann = out.view(np.complex128)
-    hann[:, 0] -= 0.25 * np.conj(spectrum[:, 1])
-    hann[:, -1] -= 0.25 * np.conj(spectrum[:, length - spectrum.shape[1]])
+    hann[:, 0] -= np.conj(spectrum[:, 1])
+    hann[:, -1] -= np.conj(spectrum[:, length - spectrum.shape[1]])
     return hann
 
 
-def _frame_spectral(spectrum: np.ndarray, freqs: np.ndarray, length: int) -> np.ndarray:
+ROLLOFF_BLOCK = 32  # bins summed together before the rolloff's cumulative sum
+
+
+def _frame_spectral(spectrum: np.ndarray, freqs: np.ndarray, length: int, scale: float = 1.0) -> np.ndarray:
     """Centroid Σf|Y|/Σ|Y|, rolloff (first bin with 85 % of Σ|Y| at or below it) and flatness
     (geometric ÷ arithmetic mean of |Y|² floored at 1e-10) of the Hann spectrum Y of each frame
-    (:func:`_hann`, from the rectangular ``spectrum``); 0 for an empty frame."""
-    magnitude = np.abs(_hann(spectrum, length))
+    (:func:`_hann`, from the rectangular ``spectrum`` of ``scale`` × the signal); 0 for an empty frame."""
+    magnitude = np.abs(_hann(spectrum, length))  # 4·scale·|Y|
     totals = magnitude.sum(axis=1)
     safe = np.where(totals > 0, totals, 1.0)
     centroid = (magnitude @ freqs) / safe
-    below = np.cumsum(magnitude, axis=1) < ROLLOFF_SHARE * totals[:, None]
-    rolloff = freqs[np.minimum(below.sum(axis=1), len(freqs) - 1)]
-    power = np.maximum(np.square(magnitude, out=magnitude), FLATNESS_FLOOR)
-    flatness = np.exp(np.log(power).mean(axis=1)) / power.mean(axis=1)
+    rolloff = freqs[_rolloff_bins(magnitude, ROLLOFF_SHARE * totals)]
+    floor = 4.0 * scale * math.sqrt(FLATNESS_FLOOR)  # |Y|² ≥ 1e-10 ⇔ |4·scale·Y| ≥ this
+    log_power = 2.0 * np.log(np.maximum(magnitude, floor)).mean(axis=1)
+    power = np.einsum("ij,ij->i", magnitude, magnitude) / magnitude.shape[1]  # the floor moves it < 1e-7
+    flatness = np.exp(log_power) / np.maximum(power, floor * floor)
     empty = totals <= 0
     return np.stack([np.where(empty, 0.0, centroid), np.where(empty, 0.0, rolloff), np.where(empty, 0.0, flatness)], 1)
+
+
+def _rolloff_bins(magnitude: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per row, the number of leading bins whose running sum stays below ``targets`` (capped at the
+    last bin): the cumulative sum runs over blocks of bins, then inside the one block that matters."""
+    rows, bins = magnitude.shape
+    whole = bins // ROLLOFF_BLOCK * ROLLOFF_BLOCK
+    block_sums = magnitude[:, :whole].reshape(rows, -1, ROLLOFF_BLOCK).sum(axis=2)
+    running = np.concatenate([np.zeros((rows, 1)), np.cumsum(block_sums, axis=1)], axis=1)
+    blocks = (running[:, 1:] < targets[:, None]).sum(axis=1)  # whole blocks below the target
+    offsets = blocks[:, None] * ROLLOFF_BLOCK + np.arange(ROLLOFF_BLOCK)[None, :]
+    inside = np.where(offsets < bins, np.take_along_axis(magnitude, np.minimum(offsets, bins - 1), axis=1), 0.0)
+    before = np.take_along_axis(running, blocks[:, None], axis=1)
+    below = (before + np.cumsum(inside, axis=1) < targets[:, None]).sum(axis=1)
+    return np.minimum(blocks * ROLLOFF_BLOCK + below, bins - 1)
 
 
 def _frame_length(seconds: float, rate: int) -> int:
@@ -299,7 +340,7 @@ def _onset_envelope(samples: np.ndarray, hop: int) -> np.ndarray:
     if count == 0:
         return np.zeros(1)
     energy = np.empty(count)
-    step = max(1, (1 << 20) // hop)  # hops per chunk: the differences never exist for the whole track
+    step = max(1, (1 << 18) // hop)  # hops per chunk: the differences stay in cache, never the whole track
     for first in range(0, count, step):
         last = min(count, first + step)
         difference = np.diff(samples[first * hop : last * hop + 1], axis=0).reshape(last - first, -1)
@@ -392,8 +433,16 @@ def _variation(peaks: np.ndarray, mean_square: np.ndarray, segments: loudness.Se
     return {
         "dynamic_range_variation_db": float(crest.std()),
         "loudness_variation_lu": loudness_std,
-        "peak_consistency": float(np.median(second_peaks[loud]) / second_peaks[loud].max()),
+        "peak_consistency": _median(second_peaks[loud]) / float(second_peaks[loud].max()),
     }
+
+
+def _median(values: np.ndarray) -> float:
+    """The median (the mean of the middle two for an even count), without ``np.median``, whose
+    first call imports numpy.ma (15–30 ms of a fresh ``auralis fingerprint``)."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle]))
 
 
 def _stereo(ll: float, rr: float, lr: float) -> dict[str, float]:

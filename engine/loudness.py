@@ -91,8 +91,9 @@ def segment_length(rate: int) -> int:
     return max(1, round(rate * SEGMENT_SECONDS))
 
 
-#: Segments transformed per batch (bounds the memory of the float64 spectra).
-SEGMENT_BATCH = 256
+#: Segments transformed per batch: the float64 spectra stay in cache (16: the fingerprint's segment
+#: pass takes 0.20 s for 4 minutes of stereo against 0.32 s in batches of 256).
+SEGMENT_BATCH = 16
 
 
 def segment_power(samples: np.ndarray, rate: int) -> SegmentPower:
@@ -148,15 +149,27 @@ class KWeightedEnergy:
 
     def add(self, segments: np.ndarray, power: np.ndarray) -> None:
         """Take the next segments (count × N samples) and their rfft power |Xₖ|² (count × bins)."""
-        self._circular.append(power @ self.plan.weights)
-        self._projections.append(segments @ self.plan.projections)
+        self.add_parts(power @ self.plan.weights, segments @ self.plan.projections)
+
+    def add_parts(self, circular: np.ndarray, projections: np.ndarray) -> None:
+        """Take the next segments as their circular energies Σ|H|²|X|²/N (count; summed over the
+        channels) and their samples' projections on ``plan.projections`` (count × 8, or count ×
+        channels × 8 for several channels whose energies add up)."""
+        self._circular.append(circular)
+        self._projections.append(projections if projections.ndim == 3 else projections[:, None, :])
 
     def energies(self) -> np.ndarray:
-        """Σ y² of every segment added so far."""
+        """Σ y² of every segment added so far (over the channels)."""
         if not self._circular:
             return np.zeros(0)
-        circular = np.concatenate(self._circular)
-        projections = np.concatenate(self._projections)
+        total = np.concatenate(self._circular).astype(np.float64)
+        projections = np.concatenate(self._projections).astype(np.float64)
+        for channel in range(projections.shape[1]):
+            total += self._correction(projections[:, channel])
+        return np.maximum(total, 0.0)
+
+    def _correction(self, projections: np.ndarray) -> np.ndarray:
+        """2·Δ·⟨x, g⟩ + Δᵀ·G·Δ of each segment of one channel (class docstring)."""
         inputs, correlations = projections[:, :4], projections[:, 4:]
         state = np.zeros_like(inputs)  # true state at each segment start (the filter starts at rest)
         step = np.eye(4)
@@ -167,7 +180,7 @@ class KWeightedEnergy:
                 break
         delta = state - inputs @ self.plan.periodic.T
         gram = np.einsum("kj,jl,kl->k", delta, self.plan.gram, delta)
-        return np.maximum(circular + 2.0 * np.einsum("kj,kj->k", delta, correlations) + gram, 0.0)
+        return 2.0 * np.einsum("kj,kj->k", delta, correlations) + gram
 
 
 @dataclass(frozen=True)

@@ -236,13 +236,14 @@ def test_band_shares_resolve_the_60_hz_edge(freq, band):
 
 @pytest.mark.parametrize("length", [2205, 2400, 551])
 def test_hann_spectrum_from_the_rectangular_one(rng, length):
-    # the spectral features' Hann frames come from the segment FFT by a 3-bin convolution
+    # the spectral features' Hann frames come from the segment FFT by a 3-bin convolution (times 4)
     from engine.fingerprint import _hann
 
     frames = rng.standard_normal((3, length))
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
     expected = np.fft.rfft(frames * window, axis=1)
-    np.testing.assert_allclose(_hann(np.fft.rfft(frames, axis=1), length), expected, atol=1e-9 * np.abs(expected).max())
+    tolerance = 1e-9 * np.abs(expected).max()
+    np.testing.assert_allclose(_hann(np.fft.rfft(frames, axis=1), length), 4 * expected, atol=tolerance)
 
 
 def test_local_peaks_match_scipy_find_peaks(rng):
@@ -254,3 +255,16 @@ def test_local_peaks_match_scipy_find_peaks(rng):
     for height, distance in ((0.3, 10), (1.0, 3), (0.0, 1)):
         expected, _ = find_peaks(values, height=height, distance=distance)
         np.testing.assert_array_equal(local_peaks(values, height, distance), expected)
+
+
+@pytest.mark.parametrize("bins", [5, 32, 33, 1103, 1201])
+def test_rolloff_bins_follow_the_running_sum(rng, bins):
+    # the rolloff sums blocks of bins first: it must still stop at the first bin reaching the target
+    from engine.fingerprint import _rolloff_bins
+
+    magnitude = rng.random((40, bins)) ** 4
+    magnitude[0] = 0.0  # an empty frame
+    totals = magnitude.sum(axis=1)
+    targets = totals * rng.choice([0.0, 0.3, 0.85, 1.0, 2.0], len(totals))
+    expected = np.minimum((np.cumsum(magnitude, axis=1) < targets[:, None]).sum(axis=1), bins - 1)
+    np.testing.assert_array_equal(_rolloff_bins(magnitude, targets), expected)
