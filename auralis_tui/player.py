@@ -29,9 +29,11 @@ from .rating import TrackState
 from .treatments import Treatments
 
 BLOCK = 2048  # frames per device callback
-CHUNK = 2 * BLOCK  # frames the feeder decodes and masters at a time: the chain costs 0.65 % of a core
-# per second of audio in 4096-frame chunks, 1.07 % in 2048s (Python overhead per call)
-RING_BLOCKS = 8  # chunks ready ahead of the device: ≈ 0.68 s at 48 kHz
+CHUNK = 4 * BLOCK  # frames the feeder decodes and masters at a time: the chain costs 0.60 % of a core
+# per second of audio in 8192-frame chunks, 0.80 % in 4096s, 1.08 % in 2048s (Python overhead per
+# call); with one BLAS thread (cli.main pins it), else OpenBLAS splits the limiter's 8192-row product
+# over threads that spin: 5.3 %
+RING_BLOCKS = 4  # chunks ready ahead of the device: ≈ 0.68 s at 48 kHz
 CROSSFADE_SECONDS = 0.01
 STARVE_WAIT = 1.0  # blocks: how long the callback waits for a late feeder
 
@@ -273,8 +275,7 @@ class Player:
         """Copy prepared frames out. When the ring runs dry mid-track the callback waits up to a
         block for the feeder before it plays silence and counts an underrun; that
         also lets unpaced sinks (the test sink) receive exactly the decoded stream."""
-        filled = 0
-        finished = False
+        filled = popped = 0
         with self._lock:
             if status.output_underflow and self._status.state == "playing":
                 self._status.underruns += 1
@@ -299,6 +300,7 @@ class Player:
                 block = self._ring[0]
                 if block.generation != self._generation:
                     self._ring.popleft()
+                    popped += 1
                     continue
                 take = min(frames - filled, len(block.original) - block.offset)
                 self._copy(outdata[filled : filled + take], block, take, mastered, volume)
@@ -310,9 +312,11 @@ class Player:
                 self._status.position = (block.start + block.offset) / self._rate
                 if block.offset == len(block.original):
                     self._ring.popleft()
+                    popped += 1
             outdata[filled:] = 0
-            finished = finished or self._status.state == "stopped"
-            self._lock.notify_all()  # room in the ring for the feeder; maybe stopped
+            finished = self._status.state == "stopped"
+            if popped or finished:  # room in the ring for the feeder, or stopped: wake who waits for it
+                self._lock.notify_all()
         if finished:
             raise self._sd.CallbackStop  # PortAudio plays this buffer, then the stream rests until the next play
 
@@ -429,6 +433,8 @@ class Player:
             if block.generation != self._generation or self._closed:
                 return False
             self._ring.append(block)
+            if len(self._ring) == 1:  # a starved callback may be waiting for it
+                self._lock.notify_all()
             return True
 
     # --- the stream --------------------------------------------------------------------------

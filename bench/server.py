@@ -33,14 +33,7 @@ from auralis_tui.synth import CHARACTERS, render
 from engine import audio
 
 RATE = 44100
-PACED_READER = """
-import sys, time
-rate, got, start = float(sys.argv[1]), 0, None
-while chunk := sys.stdin.buffer.raw.read(8192):
-    start = start or time.monotonic()
-    got += len(chunk)
-    time.sleep(max(0.0, got / rate - (time.monotonic() - start)))
-"""
+PACED_SINK = Path(__file__).resolve().parents[1] / "scripts" / "paced_sink.py"
 TICKS = os.sysconf("SC_CLK_TCK")
 ECHO = """
 import asyncio, os, sys
@@ -56,13 +49,35 @@ asyncio.run(main())
 """
 
 
+#: Every process the benchmark starts: ``main`` ends any still running however it stops (a failed
+#: assert or a Ctrl-C mid-run used to leave `auralis serve` processes playing into the sink).
+STARTED: list[subprocess.Popen] = []
+
+
+def started(process: subprocess.Popen) -> subprocess.Popen:
+    STARTED.append(process)
+    return process
+
+
+def end_all() -> None:
+    for process in STARTED:
+        if process.poll() is None:
+            process.terminate()
+    for process in STARTED:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     """``auralis serve --foreground`` on ``home``, with the ALSA sink as its device."""
 
     def __init__(self, home: Path, sink: Path) -> None:
         env = {**os.environ, "HOME": str(sink)}
         command = [sys.executable, "-m", "auralis_tui", "--home", str(home), "serve", "--foreground"]
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = started(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         self.path = home / "server.sock"
         deadline = time.monotonic() + 120
         while True:
@@ -127,7 +142,7 @@ def timed(action, runs: int) -> tuple[float, float]:
 
 def echo_round_trips(folder: Path, runs: int) -> tuple[float, float]:
     path = folder / "echo.sock"
-    echo = subprocess.Popen([sys.executable, "-c", ECHO, str(path)], stdout=subprocess.PIPE)
+    echo = started(subprocess.Popen([sys.executable, "-c", ECHO, str(path)], stdout=subprocess.PIPE))
     echo.stdout.readline()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(str(path))
@@ -246,12 +261,18 @@ def free_port() -> int:
 
 
 def main() -> None:
+    try:
+        run()
+    finally:
+        end_all()
+
+
+def run() -> None:
     with tempfile.TemporaryDirectory(prefix="auralis-bench-") as tmp:
         folder = Path(tmp)
         sink = folder / "alsa"
         sink.mkdir()
-        (sink / "paced.py").write_text(PACED_READER)
-        reader = f"|{sys.executable} {sink / 'paced.py'} {RATE * 2 * 4}"  # float32 stereo bytes per second
+        reader = f"|{sys.executable} {PACED_SINK} {RATE * 2 * 4}"  # float32 stereo bytes per second
         (sink / ".asoundrc").write_text(  # DESIGN §6's sink, its bytes piped to a reader at the real rate
             f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{reader}"\n format "raw"\n}}\n'
         )

@@ -22,6 +22,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 T = TypeVar("T")
 
+PACED_SINK = Path(__file__).resolve().parents[1] / "scripts" / "paced_sink.py"
 WAIT_SECONDS = 60.0  # generous: the suite must stay green with both cores busy
 
 
@@ -81,11 +82,16 @@ def band_noise(low: float, high: float, seconds: float, rate: int, seed: int = 0
     return stereo(0.25 * signal / np.abs(signal).max())
 
 
-def alsa_sink(home: Path) -> Path:
-    """Make ``home`` a HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced; DESIGN §6)."""
+def alsa_sink(home: Path, paced_rate: int | None = None) -> Path:
+    """Make ``home`` a HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced;
+    DESIGN §6), or with ``paced_rate`` (frames a second) hands them to a reader that takes them at
+    that pace, as a sound card would."""
     home.mkdir(parents=True, exist_ok=True)
+    target = home / "out.raw"
+    if paced_rate:
+        target = f"|{sys.executable} {PACED_SINK} {paced_rate * 2 * 4}"  # float32 stereo bytes a second
     (home / ".asoundrc").write_text(
-        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{home / "out.raw"}"\n format "raw"\n}}\n'
+        f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{target}"\n format "raw"\n}}\n'
     )
     return home
 

@@ -298,3 +298,77 @@ def test_the_library_request_lists_what_the_app_shows_with_ratings_made_elsewher
         assert next(row for row in raw.ask("library")["result"] if row["path"] == track)["last_rating"] == 5
     finally:
         raw.close()
+
+
+def test_consume_drops_the_last_track_too_and_a_stop_keeps_it(served):
+    """As MPD's consume: a track played to its end leaves the queue, the last one included (the
+    queue ends empty); a stop command is not an end, so the stopped track stays."""
+    served.cli("queue", "add", "--query", ALL)
+    served.cli("mode", "consume", "on")
+    served.cli("play", "12")
+    served.wait_status(lambda s: s["state"] == "playing", "the last track to play")
+    served.cli("stop")
+    assert served.status()["queue_length"] == 12
+    served.cli("play", "12")
+    ended = served.wait_status(lambda s: s["state"] == "stopped" and s["queue_length"] == 11, "the last track consumed")
+    assert ended["id"] is None and "Midnight Wire" not in [item["title"] for item in queued(served)]
+    served.cli("play", "11")  # plays out: 11 is now the last
+    served.wait_status(lambda s: s["state"] == "stopped" and s["queue_length"] == 10, "the new last track consumed")
+
+
+def test_queueing_many_files_leaves_the_server_answering_others(served, tmp_path):
+    """10,000 paths in one request are looked up off the event loop: another client's requests are
+    answered meanwhile, and the reply and the queue keep the order asked for."""
+    track = Path(json.loads(served.cli("sql", ALL, "--format", "json").stdout)[0]["path"])
+    many = tmp_path / "many"
+    many.mkdir()
+    links = [many / f"{n:05d}.flac" for n in range(10_000)]
+    for link in links:
+        os.link(track, link)
+    served.cli("status")
+    adder, poller = served.raw(), served.raw()
+    try:
+        adder.send(json.dumps({"id": 1, "cmd": "add", "args": {"paths": [str(p) for p in links]}}).encode() + b"\n")
+        replies: list[dict] = []
+        waiting = threading.Thread(target=lambda: replies.append(adder.reply()), daemon=True)
+        waiting.start()
+        answered = 0
+        while waiting.is_alive():
+            assert poller.ask("status")["ok"]
+            answered += 1
+        (reply,) = replies
+        assert reply["ok"] and reply["result"]["ids"] == list(range(1, 10_001)), reply.get("error")
+        assert answered >= 5, answered  # the event loop went on serving while the files were looked up (else 1-2)
+        assert [item["path"] for item in served.json("queue")["items"]] == [str(p) for p in links]
+    finally:
+        adder.close()
+        poller.close()
+
+
+BENCH_FAILS = """
+import importlib.util, sys
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("bench_server", sys.argv[1])
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+def failing():
+    server = bench.Server(Path(sys.argv[2]), Path(sys.argv[3]))
+    print(server.process.pid, flush=True)
+    raise RuntimeError("a failure mid-run")
+
+bench.run = failing
+bench.main()
+"""
+
+
+def test_the_server_benchmark_ends_its_servers_when_it_fails(tmp_path, sink):
+    home = tmp_path / "bench-home"
+    bench = Path(__file__).resolve().parents[1] / "bench" / "server.py"
+    try:
+        result = subprocess.run([sys.executable, "-c", BENCH_FAILS, str(bench), str(home), str(sink)],
+                                capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert result.returncode == 1 and "a failure mid-run" in result.stderr, result.stderr
+        assert runtime.running_pid(home) is None  # its server was ended, not left playing
+    finally:
+        Served(home, sink).stop()

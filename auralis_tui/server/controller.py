@@ -33,6 +33,15 @@ class Refusal(ValueError):
     """A request the server understood but cannot do now (nothing plays, no sound…)."""
 
 
+def existing_files(paths: list[str]) -> list[Path]:
+    """``paths`` resolved, in order; ``Refusal`` naming the first that is not a file."""
+    files = [Path(p).expanduser().resolve() for p in paths]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise Refusal(f"not a file: {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return files
+
+
 class Controller:
     def __init__(self, home: Path, audio: bool = True) -> None:
         self.home = home
@@ -120,10 +129,16 @@ class Controller:
         status = self.player.status() if self.player else None
         if status is None:
             return
-        if status.track is not None and self._sounding is not None and status.track != self._sounding:
+        if self._sounding is not None and status.track is not None and status.track != self._sounding:
             self._track_ended(self._sounding)
-        if status.track is not None:
-            self._sounding = self._current = status.track
+        elif self._sounding is not None and status.state == "stopped":  # the queue played out, or failed
+            if not status.message:  # played to its end (a stop command forgets the track first)
+                self._track_ended(self._sounding)
+            self._sounding = None
+        if status.track is not None and self.queue.path_of(status.track) is not None:
+            self._current = status.track
+            if status.state != "stopped":
+                self._sounding = status.track
         self._position = status.position
         seen = (status.state, status.track, status.mastered, status.message, status.info is not None)
         if seen != self._seen:
@@ -136,6 +151,7 @@ class Controller:
                 self.save()
 
     def _track_ended(self, item_id: int) -> None:
+        """Consume (as MPD's): a track played to its end, or skipped, leaves the queue — the last one too."""
         if self.queue.modes["consume"] and self.queue.path_of(item_id) is not None:
             self.queue.remove(item_id)
             self._queue_changed()
@@ -253,6 +269,7 @@ class Controller:
     def stop(self, _args: dict) -> dict:
         if self.player:
             self.player.stop()
+        self._sounding = None  # stopped, not played out: consume keeps it
         self._position = 0.0
         return self.status()
 
@@ -301,17 +318,15 @@ class Controller:
 
     # --- the queue -----------------------------------------------------------------------------
 
-    def add(self, args: dict) -> dict:
+    async def add(self, args: dict) -> dict:
         """Queue ``paths`` (files; at ``pos``, after the current track with ``next``, or in place of
         the whole queue with ``replace``); ``play`` starts the first of them, ``start`` the one at
-        that index."""
+        that index. The files are looked up in a thread: 10,000 paths take ~1 s of disk lookups,
+        which on the event loop would hold every other client (and MPD) up meanwhile."""
         paths = args.get("paths")
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p for p in paths):
             raise ProtocolError("paths must be a list of file paths")
-        files = [Path(p).expanduser().resolve() for p in paths]
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            raise Refusal(f"not a file: {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        files = await asyncio.to_thread(existing_files, paths)
         at, start = optional(args, "pos", integer), optional(args, "start", integer)
         if start is not None and not 0 <= start < len(files):
             raise ProtocolError(f"start must be an index into the {len(files)} paths")

@@ -211,25 +211,25 @@ class Commands:
             raise Ack(ARG, "No current song")
         return here + 1 + integer(text[1:]) if text[0] == "+" else here - integer(text[1:])
 
-    def _add(self, songs: list[Song], pos: str | None = None) -> list[int]:
+    async def _add(self, songs: list[Song], pos: str | None = None) -> list[int]:
         if not songs:
             return []
         args = {"paths": [song.path for song in songs]}
         if pos is not None:
             args["pos"] = self._position(pos)
-        return self.c.add(args)["ids"]
+        return (await self.c.add(args))["ids"]
 
-    def add(self, uri: str, pos: str | None = None):
+    async def add(self, uri: str, pos: str | None = None):
         songs = self.frontend.catalog.under(uri)
         if not songs:
             raise Ack(NO_EXIST, "No such directory or song in the library")
-        self._add(songs, pos)
+        await self._add(songs, pos)
 
-    def addid(self, uri: str, pos: str | None = None):
+    async def addid(self, uri: str, pos: str | None = None):
         song = self.frontend.catalog.song(uri)
         if song is None:
             raise Ack(NO_EXIST, "No such song in the library")
-        return [("Id", self._add([song], pos)[0])]
+        return [("Id", (await self._add([song], pos))[0])]
 
     def clear(self):
         self.c.clear({})
@@ -326,11 +326,11 @@ class Commands:
     def search(self, *args: str):
         return [pair for song in self._select(args, exact=False) for pair in song.lines()]
 
-    def findadd(self, *args: str):
-        self._add(self._select(args, exact=True))
+    async def findadd(self, *args: str):
+        await self._add(self._select(args, exact=True))
 
-    def searchadd(self, *args: str):
-        self._add(self._select(args, exact=False))
+    async def searchadd(self, *args: str):
+        await self._add(self._select(args, exact=False))
 
     def _grouped(self, args: tuple[str, ...]) -> tuple[list[Song], list[str]]:
         args, groups = list(args), []
