@@ -71,13 +71,41 @@ def test_block_reader_equals_whole_decode(tmp_path):
     assert len(np.concatenate(list(audio.read_blocks(path, 4096, start=1000)))) == len(x) - 1000
 
 
+#: Both ways to decode a file: at once, and in a background thread (for the fingerprint).
+DECODERS = (audio.decode, lambda path: audio.BackgroundDecode(path).result())
+
+
 def _expect_error(path, fragment):
-    with pytest.raises(AudioError) as info:
-        audio.decode(path)
-    message = str(info.value)
-    assert path.name in message
-    assert fragment in message
-    assert "\n" not in message
+    for decode in DECODERS:
+        with pytest.raises(AudioError) as info:
+            decode(path)
+        message = str(info.value)
+        assert path.name in message
+        assert fragment in message
+        assert "\n" not in message
+
+
+def test_background_decode_hands_out_growing_prefixes_of_the_whole_decode(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 1000)
+    x = stereo(sine(440, 1.3, 8000))
+    path = tmp_path / "t.flac"
+    audio.write(path, x, 8000)
+    decoding = audio.BackgroundDecode(path)
+    prefixes = [prefix.copy() for prefix in decoding.progress()]
+    whole = audio.decode(path).samples
+    assert [len(p) for p in prefixes] == sorted({len(p) for p in prefixes}) and len(prefixes) > 3
+    for prefix in prefixes:
+        np.testing.assert_array_equal(prefix, whole[: len(prefix)])
+    np.testing.assert_array_equal(decoding.result().samples, whole)
+
+
+def test_background_decode_stops_when_closed(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 100)
+    path = tmp_path / "t.wav"
+    audio.write(path, stereo(sine(440, 30, 44100)), 44100)
+    decoding = audio.BackgroundDecode(path)
+    decoding.close()
+    assert not decoding._thread.is_alive()
 
 
 def test_missing_file(tmp_path):
@@ -110,9 +138,10 @@ def test_truncated_file(tmp_path, suffix):
     audio.write(path, stereo(sine(440, 3, 44100)), 44100)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(AudioError) as info:
-        audio.decode(path)
-    assert path.name in str(info.value)
+    for decode in DECODERS:
+        with pytest.raises(AudioError) as info:
+            decode(path)
+        assert path.name in str(info.value)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
