@@ -22,7 +22,7 @@ the mono downmix of about 0.74 s (32768 samples at 44.1 kHz: 1.35 Hz bins, so th
 between sub-bass and bass is resolved to within a few hertz; a constant offset lands only in
 bins 0 and 1 of a Hann spectrum). Tempo and rhythm stability come from the mel spectral flux of
 the mono downmix (librosa's onset strength: the standard onset function) through a
-time-averaged tempogram. numpy only: ``auralis fingerprint`` does not import scipy.
+time-averaged tempogram (``engine.tempo``). numpy only: ``auralis fingerprint`` does not import scipy.
 
 The passes take the signal as it grows (:func:`fingerprint_decoding`: while a thread decodes the
 file, on the second core) and cut their work the same way however it arrives, so the values are
@@ -37,9 +37,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from . import loudness
+from . import loudness, tempo
 from .audio import BackgroundDecode, to_stereo
 from .features import (  # noqa: F401 - re-exported: the data lives in the numpy-free engine.features
     BAND_NAMES,
@@ -56,13 +55,7 @@ ONSET_HOP_SECONDS = 0.005  # transient density works on a 5 ms envelope
 BAND_FRAME_SECONDS = 32768 / 44100  # frames of the band shares and harmonic features
 ROLLOFF_SHARE = 0.85
 FLATNESS_FLOOR = 1e-10  # power floor of the flatness (librosa's ``amin``)
-TEMPO_RANGE_BPM = (50.0, 220.0)
-TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
-TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
 CHROMA_RANGE_HZ = (55.0, 5000.0)
-TEMPOGRAM_SECONDS = 384 * 512 / 44100  # window of the local autocorrelation (~4.5 s)
-FLUX_RATE = 11025  # the tempo's onset function works on the mono averaged down to about this rate
-FLUX_FRAME_SECONDS = 512 / 11025  # its frames (~46 ms), every quarter frame
 ONSET_MIN_GAP_SECONDS = 0.05  # two onsets closer than this count once
 
 
@@ -216,11 +209,11 @@ class _Frames:
         freqs, band_power = self.bands.result(mono)
         spectrum = band_power.sum(axis=0)
         bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
-        tempo, stability = _tempo(*_spectral_flux(mono, self.rate))
+        tempo_bpm, stability = tempo.estimate(mono, self.rate)
         return {
             **_bands(spectrum, freqs),
             "bass_mid_ratio_db": bass_mid,
-            "tempo_bpm": tempo,
+            "tempo_bpm": tempo_bpm,
             "rhythm_stability": stability,
             "transient_density": _transient_density(self.onsets.envelope(samples), len(samples) / self.rate, self.rate),
             **_harmonic(band_power, freqs),
@@ -502,103 +495,6 @@ def local_peaks(values: np.ndarray, height: float, distance: int) -> np.ndarray:
             keep[low:high] = False
             keep[i] = True
     return candidates[keep]
-
-
-def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
-    """Onset strength for tempo: mean over 40 mel bands of the rise of log power between
-    successive frames (the spectral flux of librosa's ``onset_strength``), every ~11.6 ms.
-
-    The mono signal is first averaged down to ~11 kHz (a boxcar low-pass; onsets live below
-    5 kHz), then cut into Hann frames of ~46 ms every ~11.6 ms. Log power is floored 80 dB below
-    the loudest band value. Returns the envelope and its hop in seconds.
-    """
-    factor = max(1, round(rate / FLUX_RATE))
-    usable = len(mono) // factor * factor
-    x = mono[:usable].reshape(-1, factor) @ np.full(factor, 1.0 / factor, np.float32) if factor > 1 else mono
-    low_rate = rate / factor
-    length = _frame_length(FLUX_FRAME_SECONDS, round(low_rate))
-    hop = length // 4
-    if len(x) < length + hop:
-        return np.zeros(1), hop / low_rate
-    frames = sliding_window_view(x, length)[::hop]
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    mel = _mel_filters(length, low_rate)
-    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call: a fresh process page-faults less
-    bands = np.concatenate(  # float64 FFT: numpy's float32 one is slower
-        [loudness.power_spectrum(np.fft.rfft(frames[i : i + step] * window, axis=1)) @ mel
-         for i in range(0, len(frames), step)]
-    )  # fmt: skip
-    log_power = 10.0 * np.log10(np.maximum(bands, 1e-10))
-    log_power = np.maximum(log_power, log_power.max() - 80.0)
-    flux = np.maximum(np.diff(log_power, axis=0), 0.0).mean(axis=1)
-    return np.concatenate([[0.0], flux]), hop / low_rate
-
-
-def _mel_filters(length: int, rate: float, bands: int = 40) -> np.ndarray:
-    """Triangular filters (bins × bands) evenly spaced on the mel scale (2595·log10(1 + f/700))
-    from 0 Hz to Nyquist, each of unit area."""
-    top = 2595.0 * np.log10(1.0 + rate / 2.0 / 700.0)
-    edges = 700.0 * (10.0 ** (np.linspace(0.0, top, bands + 2) / 2595.0) - 1.0)
-    freqs = np.fft.rfftfreq(length, 1.0 / rate)
-    rising = (freqs[:, None] - edges[None, :-2]) / (edges[1:-1] - edges[:-2])[None, :]
-    falling = (edges[None, 2:] - freqs[:, None]) / (edges[2:] - edges[1:-1])[None, :]
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    return weights * (2.0 / (edges[2:] - edges[:-2]))[None, :]
-
-
-def _autocorrelation(onset: np.ndarray, window: int) -> np.ndarray:
-    """Mean over the track of the local autocorrelation of the onset envelope (a tempogram
-    averaged over time): Hann windows of ``window`` frames every ``window / 8``, each window's
-    autocorrelation normalised to 1 at lag 0, silent windows skipped. Length ``window``."""
-    n = len(onset)
-    if n < window:
-        onset = np.concatenate([onset, np.zeros(window - n)])
-    starts = np.arange(0, max(1, len(onset) - window + 1), max(1, window // 8))
-    frames = onset[starts[:, None] + np.arange(window)[None, :]] * np.hanning(window)[None, :]
-    spectrum = np.fft.rfft(frames, 2 * window, axis=1)
-    acf = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, 2 * window, axis=1)[:, :window]
-    alive = acf[:, 0] > 0
-    if not alive.any():
-        return np.zeros(window)
-    return (acf[alive] / acf[alive, :1]).mean(axis=0)
-
-
-def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
-    """Tempo from the time-averaged tempogram of the onset envelope, with octave disambiguation.
-
-    Candidate lags are the tempogram's peaks within 50–220 BPM. Each is weighted by a
-    log-normal prior centred on 120 BPM (σ = 1 octave) to choose a metrical level. Then the
-    pulse is checked at half the chosen lag: a periodic pulse also correlates at every multiple
-    of its period, so when the half lag correlates at least 0.9 times as strongly, the half lag
-    is the beat (a 200 BPM click is not 100 BPM). The winning lag is refined by parabolic
-    interpolation.
-    """
-    min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
-    max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
-    n = len(onset)
-    if n < 2 * max_lag or not (onset - onset.mean()).any():
-        return 0.0, 0.0
-    acf = _autocorrelation(onset, round(TEMPOGRAM_SECONDS / hop_seconds))
-    lags = np.arange(min_lag, min(max_lag + 1, len(acf) - 1))
-    is_peak = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
-    if not is_peak.any():
-        return 0.0, 0.0
-    peak_lags = lags[is_peak]
-    bpm = 60.0 / (peak_lags * hop_seconds)
-    prior = np.exp(-0.5 * np.log2(bpm / TEMPO_PRIOR_CENTRE_BPM) ** 2)
-    best = int(peak_lags[np.argmax(acf[peak_lags] * prior)])
-    while True:
-        near_half = peak_lags[np.abs(peak_lags - best / 2) <= max(1.0, 0.03 * best)]
-        if not len(near_half):
-            break
-        half = int(near_half[np.argmax(acf[near_half])])
-        if acf[half] < TEMPO_DOUBLE_RATIO * acf[best]:
-            break
-        best = half
-    left, centre, right = acf[best - 1], acf[best], acf[best + 1]
-    curvature = left - 2 * centre + right
-    shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
-    return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(centre, 0.0, 1.0))
 
 
 def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
