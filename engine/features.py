@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-FINGERPRINT_VERSION = 4  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS;
+FINGERPRINT_VERSION = 5  # 2: DC blocker, standard spectral features, 0.74 s band frames, meter LUFS;
 #                         3: tempo from mel spectral flux and a time-averaged tempogram;
 #                         4: one FFT pass without a time-domain filter: DC removed per frame (not by
-#                            a 20 Hz high-pass), ~50 ms spectral frames, 100 ms silence windows
+#                            a 20 Hz high-pass), ~50 ms spectral frames, 100 ms silence windows;
+#                         5: tempo (engine.tempo): smoothed tempograms, a subdivision is not the beat
 BAND_NAMES = ("sub_bass", "bass", "low_mid", "mid", "upper_mid", "presence", "air")
 
 

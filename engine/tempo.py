@@ -1,8 +1,31 @@
-"""Tempo (BPM) and rhythm stability of a mono signal: the fingerprint's temporal pulse.
+"""Tempo (BPM) and rhythm stability of a mono signal.
 
-The onset function is the mel spectral flux of the mono downmix (librosa's onset strength: the
-standard onset function); the tempo is the strongest lag of its time-averaged tempogram under a
-log-normal prior, with an octave check. numpy only.
+Two onset functions come from one mel spectrogram of the mono signal averaged down to ~11 kHz
+(40 bands, Hann frames of ~46 ms every ~11.6 ms):
+
+* the *onset strength* — the rise of log band power, averaged over bands (librosa's
+  ``onset_strength``; the log makes a quiet hi-hat count like a kick): it finds the pulse;
+* the *accent* — the rise of band magnitude (√power), summed over bands (the spectral flux of
+  Bello et al. 2005, "A tutorial on onset detection in music signals"): loud events weigh more
+  than quiet ones, so it tells a strong beat from a weak subdivision.
+
+The tempo is the strongest lag of the onset strength's time-averaged tempogram under a log-normal
+prior centred on 120 BPM, σ = 1 octave (Ellis 2007, "Beat tracking by dynamic programming", JNMR
+36(1), weights the tempogram with a log-Gaussian around 120 BPM; librosa's default σ is 1 octave).
+Tempograms are smoothed [¼, ½, ¼] across lags: a period between two lags splits its peak (a
+188 BPM click is 27.5 hops). The metrical level is then checked twice:
+
+* faster: a periodic pulse also correlates at every multiple of its period, so when half the
+  chosen lag correlates ≥ 0.9 times as strongly, the half lag is the beat (a 200 BPM click is
+  not 100 BPM);
+* slower: when the accent correlates much less at the chosen lag than at twice the lag, every
+  other pulse is weak (kick and snare on the quarters, a hi-hat alone on the off-beat eighths),
+  so the chosen level is a subdivision and twice the lag is the beat. For two alternating pulse
+  strengths a > b the ratio is 2ab / (a² + b²); 0.86 is b ≈ 0.57·a. The accent's tempogram is
+  corrected for the taper of its window first. On real music with drums of known tempo the
+  ratio was 0.49–0.82 at subdivisions and ≥ 0.9 at beats (bench/README.md).
+
+numpy only.
 """
 
 from __future__ import annotations
@@ -12,52 +35,63 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import loudness
-
 TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
 TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
+SUBDIVISION_RATIO = 0.86  # accent correlation at the lag ÷ at twice the lag below this: a subdivision
 TEMPOGRAM_SECONDS = 384 * 512 / 44100  # window of the local autocorrelation (~4.5 s)
-FLUX_RATE = 11025  # the tempo's onset function works on the mono averaged down to about this rate
-FLUX_FRAME_SECONDS = 512 / 11025  # its frames (~46 ms), every quarter frame
+FLUX_RATE = 11025  # the onset functions work on the mono averaged down to about this rate
+FLUX_FRAME_SECONDS = 512 / 11025  # their frames (~46 ms), every quarter frame
+MEL_BANDS = 40
 
 
 def estimate(mono: np.ndarray, rate: int) -> tuple[float, float]:
     """Tempo in BPM (0 when there is no pulse) and rhythm stability (0–1) of ``mono`` at ``rate`` Hz."""
-    return _tempo(*_spectral_flux(mono, rate))
+    power, hop_seconds = _mel_power(mono, rate)
+    if len(power) < 2:
+        return 0.0, 0.0
+    log_power = 10.0 * np.log10(np.maximum(power, 1e-10))
+    log_power = np.maximum(log_power, log_power.max() - 80.0)  # floored 80 dB under the loudest
+    onset = _rise(log_power) / MEL_BANDS
+    accent = _rise(np.sqrt(power))
+    return _tempo(onset, accent, hop_seconds)
 
 
-def _spectral_flux(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
-    """Onset strength for tempo: mean over 40 mel bands of the rise of log power between
-    successive frames (the spectral flux of librosa's ``onset_strength``), every ~11.6 ms.
+def _mel_power(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """Mel band power (frames × 40) of the mono signal and the hop between frames in seconds.
 
-    The mono signal is first averaged down to ~11 kHz (a boxcar low-pass; onsets live below
-    5 kHz), then cut into Hann frames of ~46 ms every ~11.6 ms. Log power is floored 80 dB below
-    the loudest band value. Returns the envelope and its hop in seconds.
+    The signal is first averaged down to ~11 kHz (a boxcar low-pass; onsets live below 5 kHz),
+    then cut into Hann frames of ~46 ms every ~11.6 ms.
     """
     factor = max(1, round(rate / FLUX_RATE))
     usable = len(mono) // factor * factor
     x = mono[:usable].reshape(-1, factor) @ np.full(factor, 1.0 / factor, np.float32) if factor > 1 else mono
     low_rate = rate / factor
-    length = 1 << max(4, round(math.log2(FLUX_FRAME_SECONDS * round(low_rate))))  # a power of two, 512
+    length = 1 << max(4, round(math.log2(FLUX_FRAME_SECONDS * round(low_rate))))  # a power of two: 512
     hop = length // 4
     if len(x) < length + hop:
-        return np.zeros(1), hop / low_rate
+        return np.zeros((1, MEL_BANDS)), hop / low_rate
     frames = sliding_window_view(x, length)[::hop]
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    mel = _mel_filters(length, low_rate)
+    mel = _mel_filters(length, low_rate).astype(np.float32)
     step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call: a fresh process page-faults less
-    bands = np.concatenate(  # float64 FFT: numpy's float32 one is slower
-        [loudness.power_spectrum(np.fft.rfft(frames[i : i + step] * window, axis=1)) @ mel
-         for i in range(0, len(frames), step)]
-    )  # fmt: skip
-    log_power = 10.0 * np.log10(np.maximum(bands, 1e-10))
-    log_power = np.maximum(log_power, log_power.max() - 80.0)
-    flux = np.maximum(np.diff(log_power, axis=0), 0.0).mean(axis=1)
-    return np.concatenate([[0.0], flux]), hop / low_rate
+    power = np.concatenate([_band_power(frames[i : i + step], window, mel) for i in range(0, len(frames), step)])
+    return power, hop / low_rate
 
 
-def _mel_filters(length: int, rate: float, bands: int = 40) -> np.ndarray:
+def _band_power(frames: np.ndarray, window: np.ndarray, mel: np.ndarray) -> np.ndarray:
+    """Mel band power of windowed frames: a float64 FFT (numpy's float32 one is slower), then
+    |X|² and the filter bank in float32 (half the cost of the float64 product)."""
+    power = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
+    return np.square(power, out=power) @ mel
+
+
+def _rise(bands: np.ndarray) -> np.ndarray:
+    """Sum over bands of the rise (half-wave rectified difference) between successive frames."""
+    return np.concatenate([[0.0], np.maximum(np.diff(bands, axis=0), 0.0).sum(axis=1)])
+
+
+def _mel_filters(length: int, rate: float, bands: int = MEL_BANDS) -> np.ndarray:
     """Triangular filters (bins × bands) evenly spaced on the mel scale (2595·log10(1 + f/700))
     from 0 Hz to Nyquist, each of unit area."""
     top = 2595.0 * np.log10(1.0 + rate / 2.0 / 700.0)
@@ -86,22 +120,26 @@ def _autocorrelation(onset: np.ndarray, window: int) -> np.ndarray:
     return (acf[alive] / acf[alive, :1]).mean(axis=0)
 
 
-def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
-    """Tempo from the time-averaged tempogram of the onset envelope, with octave disambiguation.
+def _window_overlap(window: int) -> np.ndarray:
+    """The Hann window's own autocorrelation, 1 at lag 0: how much a lag's correlation is tapered."""
+    spectrum = np.fft.rfft(np.hanning(window), 2 * window)
+    overlap = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, 2 * window)[:window]
+    return overlap / overlap[0]
 
-    Candidate lags are the tempogram's peaks within 50–220 BPM. Each is weighted by a
-    log-normal prior centred on 120 BPM (σ = 1 octave) to choose a metrical level. Then the
-    pulse is checked at half the chosen lag: a periodic pulse also correlates at every multiple
-    of its period, so when the half lag correlates at least 0.9 times as strongly, the half lag
-    is the beat (a 200 BPM click is not 100 BPM). The winning lag is refined by parabolic
-    interpolation.
-    """
+
+def _tempo(onset: np.ndarray, accent: np.ndarray, hop_seconds: float) -> tuple[float, float]:
+    """Tempo from the time-averaged tempogram of the onset strength, with octave disambiguation
+    (module docstring): candidate lags are its peaks within 50–220 BPM, weighted by the prior;
+    then the half lag is checked (faster), then the accent at twice the lag (slower). The
+    winning lag is refined by parabolic interpolation."""
     min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
     max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
     n = len(onset)
     if n < 2 * max_lag or not (onset - onset.mean()).any():
         return 0.0, 0.0
-    acf = _autocorrelation(onset, round(TEMPOGRAM_SECONDS / hop_seconds))
+    window = round(TEMPOGRAM_SECONDS / hop_seconds)
+    raw = _autocorrelation(onset, window)
+    acf = _smooth(raw)
     lags = np.arange(min_lag, min(max_lag + 1, len(acf) - 1))
     is_peak = (acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)
     if not is_peak.any():
@@ -118,7 +156,23 @@ def _tempo(onset: np.ndarray, hop_seconds: float) -> tuple[float, float]:
         if acf[half] < TEMPO_DOUBLE_RATIO * acf[best]:
             break
         best = half
+    if 2 * best <= max_lag:
+        accents = _smooth(_autocorrelation(accent, window) / np.maximum(_window_overlap(window), 0.05))
+        if _near(accents, best) < SUBDIVISION_RATIO * _near(accents, 2 * best):
+            best = 2 * best - 1 + int(np.argmax(acf[2 * best - 1 : 2 * best + 2]))
     left, centre, right = acf[best - 1], acf[best], acf[best + 1]
     curvature = left - 2 * centre + right
     shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
-    return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(centre, 0.0, 1.0))
+    return float(60.0 / ((best + shift) * hop_seconds)), float(np.clip(_near(raw, best), 0.0, 1.0))
+
+
+def _near(values: np.ndarray, lag: int) -> float:
+    """The largest of ``values`` within one lag of ``lag`` (a peak between two lags counts)."""
+    return float(values[lag - 1 : lag + 2].max())
+
+
+def _smooth(values: np.ndarray) -> np.ndarray:
+    """[¼, ½, ¼] across neighbouring lags: a period between two lags splits its peak between them."""
+    out = values.copy()
+    out[1:-1] = 0.5 * values[1:-1] + 0.25 * (values[:-2] + values[2:])
+    return out

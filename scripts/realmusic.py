@@ -16,6 +16,11 @@ From the first 60 s of every original three versions with known ground truth are
 * ``vintage``: mono, band-limited to 90–5000 Hz, tape hiss (a mono file);
 * ``live``: a wide room — decorrelated 1.8 s reverb and crowd noise on each side, full band.
 
+For tempo, ``drummed`` mixes drums of known tempo under music (not written to the cache: the
+benchmark mixes them in memory): kick and snare alternating on the quarter notes, a hi-hat on
+every eighth, the drums' RMS half the music's (6 dB under it). Original number ``i`` of a
+listing gets ``drum_bpm(i)`` = 70 + 29·i mod 111 BPM (70–180, spread over the corpus).
+
 ``corpus(cache)`` lists ``(kind, path)`` with kind ``original`` for the sources.
 """
 
@@ -149,6 +154,35 @@ def live(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 DERIVATIONS = {"bootleg": bootleg, "vintage": vintage, "live": live}
+
+
+def drum_bpm(index: int) -> int:
+    """The tempo of the drums mixed under original number ``index``: 70–180 BPM."""
+    return 70 + (index * 29) % 111
+
+
+def drum_pattern(bpm: float, frames: int, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Mono drums: a 50–110 Hz kick and a noise snare alternating on the quarter notes, a
+    differentiated-noise hi-hat (bright, 10 ms decay) on every eighth."""
+    t = np.arange(int(0.15 * rate)) / rate
+    kick = np.sin(2 * np.pi * (50 + 60 * np.exp(-t / 0.03)) * t) * np.exp(-t / 0.08)
+    snare = 0.7 * rng.standard_normal(len(t)) * np.exp(-t / 0.05)
+    hat = rng.standard_normal(int(0.03 * rate))
+    hat = 0.3 * np.diff(hat, prepend=0) * np.exp(-np.arange(len(hat)) / (0.01 * rate))
+    out = np.zeros(frames)
+    for eighth, start in enumerate((np.arange(0, frames / rate, 30.0 / bpm) * rate).astype(int)):
+        hits = (hat,) if eighth % 2 else (hat, kick if eighth % 4 == 0 else snare)
+        for hit in hits:
+            end = min(frames, start + len(hit))
+            out[start:end] += hit[: end - start]
+    return out
+
+
+def drummed(x: np.ndarray, rate: int, bpm: float, seed: int) -> np.ndarray:
+    """``x`` (frames × channels) with ``drum_pattern`` at ``bpm`` mixed 6 dB under it, float32."""
+    drums = drum_pattern(bpm, len(x), rate, np.random.default_rng(seed))
+    drums *= 0.5 * _rms(x) / _rms(drums)
+    return (x + drums[:, None]).astype(np.float32)
 
 
 def derive(cache: Path, sources: list[Path]) -> None:

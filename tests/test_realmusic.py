@@ -21,7 +21,7 @@ from engine.fingerprint import fingerprint
 from engine.master import master
 from engine.model import load_profiles
 from scripts.realmusic import SUBSET_PACKAGE as PACKAGE
-from scripts.realmusic import FetchError, bootleg, default_cache, fetch, originals, vintage
+from scripts.realmusic import FetchError, bootleg, default_cache, drummed, fetch, originals, vintage
 
 from reference_dsp import spectral_centroid_hz, true_peak_16x_dbtp
 
@@ -91,3 +91,12 @@ def test_masters_hold_the_ceiling_at_16x_and_reach_the_target(tracks, rate):
         assert true_peak_16x_dbtp(out) <= params.ceiling_dbtp, (name, rate)
         assert loudness.playback_loudness(out, rate) == pytest.approx(report.lufs_out, abs=0.05)
         assert report.max_reduction_db > 0.5, (name, rate)
+
+
+@pytest.mark.parametrize("bpm", [72, 99, 104, 150])
+def test_tempo_of_drums_under_real_music_is_the_quarter_note(tracks, bpm):
+    # Drums of known tempo (kick/snare on the quarters, hi-hats on the eighths) 6 dB under the
+    # music: the eighth-note level (144, 198, 208 BPM) is a subdivision, not the beat.
+    for index, (name, samples, rate) in enumerate(tracks):
+        mix = drummed(samples.astype(np.float64), rate, bpm, index)
+        assert fingerprint(mix, rate).tempo_bpm == pytest.approx(bpm, rel=0.04), name
