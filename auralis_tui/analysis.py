@@ -10,7 +10,7 @@ from pathlib import Path
 from engine import audio
 from engine.detect import Detection, detect
 from engine.errors import AudioError
-from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
+from engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint, fingerprint_decoding
 from engine.master import MasterReport, master, write_render
 from engine.model import Profile, ProfileError, load_profiles
 
@@ -64,11 +64,22 @@ def readable_audio(path: str | Path) -> audio.AudioInfo:
     return header
 
 
-def analyze_file(path: str | Path, profiles: Mapping[str, Profile] | None = None) -> Analysis:
-    """Decode, fingerprint and classify one file (raises ``AudioError`` with a clear reason)."""
-    readable_audio(path)
-    decoded = audio.decode(path)
-    fp = fingerprint(decoded.samples, decoded.rate)
+def analyze_file(
+    path: str | Path, profiles: Mapping[str, Profile] | None = None, decoding: audio.BackgroundDecode | None = None
+) -> Analysis:
+    """Decode, fingerprint and classify one file (raises ``AudioError`` with a clear reason).
+
+    The fingerprint is taken while the file decodes, on a second core (``decoding``: a decode the
+    caller started early, e.g. before importing this module)."""
+    try:
+        readable_audio(path)
+    except AudioError:
+        if decoding is not None:
+            decoding.close()
+        raise
+    decoding = decoding or audio.BackgroundDecode(path)
+    fp = fingerprint_decoding(decoding)
+    decoded = decoding.result()
     return Analysis(
         Path(path), decoded.rate, decoded.channels, decoded.duration, fp, detect(fp, profiles or load_profiles())
     )

@@ -66,6 +66,7 @@ def main() -> None:
             "auralis fingerprint (3-min FLAC)": ([AURALIS, "fingerprint", str(flac)], None),
         }  # fmt: skip
         times: dict[str, list[float]] = {name: [] for name in cases}
+        load_before = os.getloadavg()[0]
         for round_ in range(RUNS + 1):
             for name, (argv, _budget) in cases.items():
                 seconds = wall(argv, env)
@@ -82,8 +83,12 @@ def main() -> None:
                 f"≤ {limit:.0f}× {'ok' if times_bare <= limit else 'OVER'}"
             )  # fmt: skip
             print(f"{name:48s} {median[name]:9.3f} {times_bare:7.1f}  {verdict}")
+        fingerprints, decodes = times["auralis fingerprint (3-min FLAC)"], times["decode-only process (3-min FLAC)"]
         ratio = median["auralis fingerprint (3-min FLAC)"] / median["decode-only process (3-min FLAC)"]
-        print(f"fingerprint ÷ decode-only process: {ratio:.2f} (budget ≤ 1.5)")
+        rounds = sorted(f / d for f, d in zip(fingerprints, decodes, strict=True))  # the same round's pair
+        print(f"fingerprint ÷ decode-only process: {ratio:.2f} (≤ 1.5), per round {rounds[0]:.2f}–{rounds[-1]:.2f}")
+        print(f"   fingerprint {min(fingerprints):.3f}–{max(fingerprints):.3f} s, decode {min(decodes):.3f}–"
+              f"{max(decodes):.3f} s, load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,12 +126,108 @@ def decode(path: str | Path) -> Audio:
             samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
         raise AudioError(path, f"decoding failed ({_libsndfile_reason(exc)})") from None
+    _check_finite(path, samples)
+    return _complete(path, meta, samples, int(rate))
+
+
+def _complete(path: Path, meta: AudioInfo, samples: np.ndarray, rate: int) -> Audio:
+    """The decoded file, unless it holds no frames or not the frames its header promises."""
     if samples.shape[0] == 0:
         raise AudioError(path, "contains no audio frames")
     if 0 < meta.frames < samples.shape[0] * 0.999 or samples.shape[0] < meta.frames * 0.999:
         raise AudioError(path, f"truncated: header promises {meta.frames} frames, file holds {samples.shape[0]}")
-    _check_finite(path, samples)
-    return Audio(samples, int(rate))
+    return Audio(samples, rate)
+
+
+#: Frames per read of a :class:`BackgroundDecode` (~1.5 s at 44.1 kHz).
+DECODE_BLOCK = 1 << 16
+
+
+class BackgroundDecode:
+    """:func:`decode` running in a thread, block by block into one float32 array, so that a
+    consumer can analyse the decoded prefix meanwhile: libsndfile's reads run without the GIL
+    (cffi releases it), and so do numpy's FFTs and large array operations.
+
+    The header is read (and checked) at once; :meth:`progress` yields the decoded prefix each time
+    it grows; :meth:`result` waits for the end and returns what :func:`decode` would, or raises
+    the same :class:`AudioError`. Unfinished work is abandoned by :meth:`close`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.info = info(self.path)
+        self._samples = np.empty((max(1, self.info.frames), self.info.channels), np.float32)
+        self._ready = 0
+        self._finished = False
+        self._stopping = False
+        self._error: AudioError | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="auralis-decode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        error = None
+        try:
+            self._read_all()
+        except AudioError as exc:
+            error = exc
+        except (RuntimeError, sf.LibsndfileError, ValueError) as exc:
+            error = AudioError(self.path, f"decoding failed ({_libsndfile_reason(exc)})")
+        with self._changed:
+            self._error, self._finished = error, True
+            self._changed.notify_all()
+
+    def _read_all(self) -> None:
+        with quiet():
+            handle = sf.SoundFile(str(self.path))
+        with handle:
+            while not self._stopping:
+                room = len(self._samples) - self._ready
+                with quiet():  # a file longer than its header says is read on into a new block
+                    if room:
+                        block = handle.read(out=self._samples[self._ready : self._ready + min(room, DECODE_BLOCK)])
+                    else:
+                        block = handle.read(DECODE_BLOCK, dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    return
+                _check_finite(self.path, block)
+                if not room:
+                    self._grow(block)
+                with self._changed:
+                    self._ready += len(block)
+                    self._changed.notify_all()
+
+    def _grow(self, block: np.ndarray) -> None:
+        grown = np.empty((2 * len(self._samples) + len(block), self._samples.shape[1]), np.float32)
+        grown[: self._ready] = self._samples[: self._ready]
+        grown[self._ready : self._ready + len(block)] = block
+        with self._changed:
+            self._samples = grown  # the prefixes handed out stay valid: they keep the old array
+
+    def progress(self) -> Iterator[np.ndarray]:
+        """Yield the decoded prefix (float32 frames × channels) each time it has grown, until the end."""
+        seen = 0
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda seen=seen: self._ready > seen or self._finished)
+                ready, samples, finished = self._ready, self._samples, self._finished
+            if ready > seen:
+                seen = ready
+                yield samples[:ready]
+            elif finished:
+                return
+
+    def result(self) -> Audio:
+        """The decoded file (as :func:`decode` returns it), once the thread is done."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return _complete(self.path, self.info, self._samples[: self._ready], self.info.rate)
+
+    def close(self) -> None:
+        """Stop decoding (at the next block) and wait for the thread."""
+        self._stopping = True
+        self._thread.join()
 
 
 def read_blocks(path: str | Path, blocksize: int, start: int = 0) -> Iterator[np.ndarray]:

@@ -23,18 +23,23 @@ between sub-bass and bass is resolved to within a few hertz; a constant offset l
 bins 0 and 1 of a Hann spectrum). Tempo and rhythm stability come from the mel spectral flux of
 the mono downmix (librosa's onset strength: the standard onset function) through a
 time-averaged tempogram (``engine.tempo``). numpy only: ``auralis fingerprint`` does not import scipy.
+
+The passes take the signal as it grows (:func:`fingerprint_decoding`: while a thread decodes the
+file, on the second core) and cut their work the same way however it arrives, so the values are
+those of :func:`fingerprint` on the whole signal.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from . import loudness, tempo
-from .audio import to_stereo
+from .audio import BackgroundDecode, to_stereo
 from .features import (  # noqa: F401 - re-exported: the data lives in the numpy-free engine.features
     BAND_NAMES,
     FEATURE_LIMITS,
@@ -74,38 +79,151 @@ def fingerprint(samples: np.ndarray, rate: int) -> Fingerprint:
     length = loudness.segment_length(rate)
     if len(samples) < length:
         samples = np.concatenate([samples, np.zeros((length - len(samples), samples.shape[1]), np.float32)])
-    scan = _scan(samples, rate, length)
-    segments = loudness.SegmentPower(scan.k_energy, np.full(len(scan.k_energy), float(length)))
-    lufs = loudness.integrated_from_segments(segments)
-    if samples.shape[1] == 1 and lufs > loudness.FLOOR_LUFS:
-        lufs += loudness.MONO_ON_TWO_SPEAKERS_LU  # heard on two speakers (loudness.playback_loudness)
-    freqs, band_power = frame_spectra(scan.mono, _frame_length(BAND_FRAME_SECONDS, rate), rate)
-    spectrum = band_power.sum(axis=0)
-    bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
-    mean_square = float(scan.mean_square.mean())
-    tempo_bpm, stability = tempo.estimate(scan.mono, rate)
-    values = {
-        **_bands(spectrum, freqs),
-        "lufs": lufs,
-        "crest_db": _db(scan.peaks.max() ** 2 / mean_square, 0.0) if mean_square > 0 else 0.0,
-        "bass_mid_ratio_db": bass_mid,
-        "tempo_bpm": tempo_bpm,
-        "rhythm_stability": stability,
-        "transient_density": _transient_density(samples, rate),
-        "silence_ratio": float(np.mean(scan.mean_square < 10.0 ** (SILENCE_DBFS / 10.0))),
-        **scan.spectral_means(),
-        **_harmonic(band_power, freqs),
-        **_variation(scan.peaks, scan.mean_square, segments),
-        **_stereo(*scan.stereo_sums),
-    }
-    return Fingerprint(**values)
+    return _Analysis(rate, samples.shape[1], len(samples)).finish(samples)
+
+
+def fingerprint_decoding(decoding: BackgroundDecode) -> Fingerprint:
+    """The fingerprint of a file being decoded, analysed while it decodes: this thread takes the
+    segment pass, a second one the frame passes (:class:`_Frames`), each on the decoded prefix as
+    it grows. The values equal :func:`fingerprint` of the decoded samples. Raises the decode's
+    ``AudioError``."""
+    header = decoding.info
+    if header.channels > 2:
+        return fingerprint(decoding.result().samples, header.rate)  # folded to stereo first
+    analysis = _Analysis(header.rate, header.channels, header.frames)
+    frames = _Follower(analysis.frames, decoding)
+    try:
+        for prefix in decoding.progress():
+            analysis.feed_segments(prefix)
+        frame_values = frames.result()
+    finally:
+        decoding.close()
+    decoded = decoding.result()
+    if decoded.frames < analysis.length:
+        return fingerprint(decoded.samples, decoded.rate)  # padded to a segment first
+    return analysis.finish(decoded.samples, frame_values)
+
+
+class _Follower:
+    """A thread that feeds :class:`_Frames` every decoded prefix, then finishes it on the last."""
+
+    def __init__(self, frames: _Frames, decoding: BackgroundDecode) -> None:
+        self._values: dict[str, float] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(frames, decoding), name="auralis-frames", daemon=True)
+        self._thread.start()
+
+    def _run(self, frames: _Frames, decoding: BackgroundDecode) -> None:
+        try:
+            prefix = None
+            for prefix in decoding.progress():
+                frames.feed(prefix)
+            if prefix is not None and len(prefix) >= frames.length:
+                self._values = frames.finish(prefix)
+        except BaseException as exc:  # handed to the waiting thread
+            self._error = exc
+
+    def result(self) -> dict[str, float] | None:
+        """The frame passes' values (None when the decode gave less than a segment)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._values
+
+
+class _Analysis:
+    """The fingerprint's passes over a signal that may still be growing: the segment pass
+    (:meth:`feed_segments`) and the frame passes (:class:`_Frames`) analyse what has arrived,
+    :meth:`finish` the rest and the values. Work is cut the same way however the signal arrives,
+    so the values are too."""
+
+    def __init__(self, rate: int, channels: int, frames: int) -> None:
+        self.rate, self.length = rate, loudness.segment_length(rate)
+        self.scanner = _Scanner(rate, channels)
+        self.frames = _Frames(rate, channels, frames)
+
+    def feed_segments(self, samples: np.ndarray) -> None:
+        """Run the segment pass over the whole batches of segments of ``samples`` not seen yet."""
+        while (self.scanner.done + loudness.SEGMENT_BATCH) * self.length <= len(samples):
+            first = self.scanner.done * self.length
+            self.scanner.add(samples[first : first + loudness.SEGMENT_BATCH * self.length])
+
+    def finish(self, samples: np.ndarray, frame_values: dict[str, float] | None = None) -> Fingerprint:
+        """The fingerprint of ``samples``, the whole signal (at least one segment long), given the
+        frame passes' values when another thread finished them."""
+        length = self.length
+        count = len(samples) // length
+        while self.scanner.done < count:
+            first = self.scanner.done * length
+            self.scanner.add(samples[first : min(count * length, first + loudness.SEGMENT_BATCH * length)])
+        scan = self.scanner.result(samples[: count * length])
+        segments = loudness.SegmentPower(scan.k_energy, np.full(len(scan.k_energy), float(length)))
+        lufs = loudness.integrated_from_segments(segments)
+        if samples.shape[1] == 1 and lufs > loudness.FLOOR_LUFS:
+            lufs += loudness.MONO_ON_TWO_SPEAKERS_LU  # heard on two speakers (loudness.playback_loudness)
+        mean_square = float(scan.mean_square.mean())
+        values = {
+            **(frame_values or self.frames.finish(samples)),
+            "lufs": lufs,
+            "crest_db": _db(scan.peaks.max() ** 2 / mean_square, 0.0) if mean_square > 0 else 0.0,
+            "silence_ratio": float(np.mean(scan.mean_square < 10.0 ** (SILENCE_DBFS / 10.0))),
+            **scan.spectral_means(),
+            **_variation(scan.peaks, scan.mean_square, segments),
+            **_stereo(*scan.stereo_sums),
+        }
+        return Fingerprint(**values)
+
+
+class _Frames:
+    """The passes on frames other than the segments, fed the decoded prefix as it grows: the mono
+    downmix of the whole segments, its 0.74 s band frames (band shares, harmonic features) and,
+    once complete, its tempo; the 5 ms onset hops of all channels (transient density)."""
+
+    def __init__(self, rate: int, channels: int, frames: int) -> None:
+        self.rate, self.length, self.channels = rate, loudness.segment_length(rate), channels
+        self.mono = np.empty(frames // self.length * self.length, np.float32)  # grows if more arrives
+        self.mono_done = 0
+        self.bands = _BandFrames(_frame_length(BAND_FRAME_SECONDS, rate), rate)
+        self.onsets = _OnsetEnergy(max(1, round(rate * ONSET_HOP_SECONDS)))
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Analyse the new part of ``samples`` (float32 frames × 1 or 2 channels; a growing prefix)."""
+        whole = len(samples) // self.length * self.length
+        if whole > self.mono_done:
+            if whole > len(self.mono):
+                self.mono = np.concatenate([self.mono, np.empty(max(whole, len(self.mono)), np.float32)])
+            new, part = samples[self.mono_done : whole], self.mono[self.mono_done : whole]
+            if self.channels == 2:
+                np.add(new[:, 0], new[:, 1], out=part)
+                part *= np.float32(0.5)
+            else:
+                part[:] = new[:, 0]
+            self.mono_done = whole
+        self.bands.feed(self.mono[: self.mono_done])
+        self.onsets.feed(samples, (len(samples) - 1) // self.onsets.hop)
+
+    def finish(self, samples: np.ndarray) -> dict[str, float]:
+        """The frame passes' features of ``samples``, the whole signal."""
+        self.feed(samples)
+        mono = self.mono[: self.mono_done]
+        freqs, band_power = self.bands.result(mono)
+        spectrum = band_power.sum(axis=0)
+        bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
+        tempo_bpm, stability = tempo.estimate(mono, self.rate)
+        return {
+            **_bands(spectrum, freqs),
+            "bass_mid_ratio_db": bass_mid,
+            "tempo_bpm": tempo_bpm,
+            "rhythm_stability": stability,
+            "transient_density": _transient_density(self.onsets.envelope(samples), len(samples) / self.rate, self.rate),
+            **_harmonic(band_power, freqs),
+        }
 
 
 @dataclass(frozen=True)
 class _Scan:
     """What the one segment pass yields (one entry per 100 ms segment unless noted)."""
 
-    mono: np.ndarray  # float32 mono downmix of the whole segments (DC kept: later stages ignore it)
     k_energy: np.ndarray  # K-weighted Σ Gᵢ·yᵢ² (the meter's segment energies)
     mean_square: np.ndarray  # mean square over channels, segment means removed
     peaks: np.ndarray  # largest |sample − channel mean| over all channels
@@ -119,14 +237,6 @@ class _Scan:
         return {name: float(value) for name, value in zip(names, means, strict=True)}
 
 
-def _scan(samples: np.ndarray, rate: int, length: int) -> _Scan:
-    """The segment pass: mid/side spectra of every 100 ms segment, in batches (module docstring)."""
-    scanner = _Scanner(rate, samples.shape[1], len(samples) // length)
-    for first in range(0, scanner.count, loudness.SEGMENT_BATCH):
-        scanner.add(samples[first * length : min(scanner.count, first + loudness.SEGMENT_BATCH) * length])
-    return scanner.result(samples[: scanner.count * length])
-
-
 class _Scanner:
     """The segment pass, fed whole segments in order (:meth:`add`), read once at the end.
 
@@ -136,11 +246,11 @@ class _Scanner:
     block.
     """
 
-    def __init__(self, rate: int, channels: int, count: int) -> None:
+    def __init__(self, rate: int, channels: int) -> None:
         self.length = loudness.segment_length(rate)
-        self.count, self.channels, self.done = count, channels, 0
+        self.channels, self.done = channels, 0
         self.frame = frame = self.length // 2 if self.length % 2 == 0 else self.length  # ~50 ms
-        self.mono = np.empty(count * self.length, np.float32)
+        self.column_sums = np.zeros(self.length * channels)  # Σ over segments, for the channel means
         self.k_weighted = loudness.KWeightedEnergy(rate, frame)
         self.freqs = np.fft.rfftfreq(frame, 1.0 / rate)
         parseval = np.full(len(self.freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
@@ -156,17 +266,15 @@ class _Scanner:
 
     def add(self, block: np.ndarray) -> None:
         """Take the next whole segments (float32 frames × channels)."""
-        frame, start = self.frame, self.done * self.length
+        frame = self.frame
         self.done += len(block) // self.length
         if self.channels == 2:
             both = np.empty((2, len(block)))
             np.add(block[:, 0], block[:, 1], out=both[0])
             np.subtract(block[:, 0], block[:, 1], out=both[1])
-            np.multiply(both[0], 0.5, out=self.mono[start : start + len(block)], casting="same_kind")
             mid, side = both[0].reshape(-1, frame), both[1].reshape(-1, frame)
         else:
             mid, side = block[:, 0].astype(np.float64).reshape(-1, frame), None
-            self.mono[start : start + len(block)] = block[:, 0]
         spectrum = np.fft.rfft(mid, axis=1)
         circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
         self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
@@ -183,6 +291,7 @@ class _Scanner:
         channels = block.reshape(-1, frame, self.channels)
         self.k_weighted.add_parts(circular, np.matmul(self.projections, channels).transpose(0, 2, 1))
         interleaved = block.reshape(-1, self.length * self.channels)
+        self.column_sums += interleaved.sum(axis=0, dtype=np.float64)
         self.parts["max"].append(interleaved.max(axis=1))
         self.parts["min"].append(interleaved.min(axis=1))
 
@@ -202,10 +311,9 @@ class _Scanner:
             mean_square = mid_energy / self.length
             stereo_sums = (float(mid_energy.sum()),) * 3
         return _Scan(
-            mono=self.mono,
             k_energy=k_energy,
             mean_square=mean_square,
-            peaks=_peaks(whole, self.length, np.concatenate(self.parts["max"]), np.concatenate(self.parts["min"])),
+            peaks=_peaks(whole, self.column_sums, np.concatenate(self.parts["max"]), np.concatenate(self.parts["min"])),
             frame_spectral=np.concatenate(self.parts["spectral"]),
             loud=loud,
             stereo_sums=stereo_sums,
@@ -217,12 +325,13 @@ def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
     return values.reshape(-1, frames).sum(axis=1) if frames > 1 else values
 
 
-def _peaks(samples: np.ndarray, length: int, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+def _peaks(samples: np.ndarray, column_sums: np.ndarray, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
     """Largest |sample − its channel's mean| of each segment, from each segment's extremes over all
-    channels. A constant offset is removed exactly when the channels share it (to within 10⁻⁴ of
-    the peak: ≤ 0.001 dB); channels with different offsets are centred one by one."""
-    rows = samples.reshape(-1, length * samples.shape[1]).sum(axis=0, dtype=np.float64)  # contiguous rows:
-    means = rows.reshape(length, -1).sum(axis=0) / max(1, len(samples))  # ~10× faster than a column mean
+    channels and the sums of the segments (``column_sums``: Σ over segments of each interleaved
+    position, ~10× faster than a column mean). A constant offset is removed exactly when the
+    channels share it (to within 10⁻⁴ of the peak: ≤ 0.001 dB); channels with different offsets
+    are centred one by one."""
+    means = column_sums.reshape(-1, samples.shape[1]).sum(axis=0) / max(1, len(samples))
     common = float(means.mean())
     peaks = np.maximum(highest - common, common - lowest).astype(np.float64)
     if np.ptp(means) <= 1e-4 * max(float(peaks.max(initial=0.0)), 1e-9):
@@ -289,23 +398,33 @@ def _frame_length(seconds: float, rate: int) -> int:
     return 1 << max(4, round(math.log2(seconds * rate)))
 
 
-def frame_spectra(mono: np.ndarray, length: int, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin frequencies and |X|² of consecutive periodic-Hann-windowed frames of ``length`` samples.
+class _BandFrames:
+    """|X|² of consecutive periodic-Hann-windowed frames of ``length`` samples of the mono signal,
+    fed as it grows. Frames do not overlap; a signal shorter than one frame is zero-padded to one.
+    The spectrum is not normalised (Σ over the frame, as an FFT gives it)."""
 
-    Frames do not overlap; a file shorter than one frame is zero-padded to one. The spectrum is
-    not normalised (Σ over the frame, as an FFT gives it).
-    """
-    count = max(1, len(mono) // length)
-    if len(mono) < length:
-        mono = np.concatenate([mono, np.zeros(length - len(mono), np.float32)])
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    frames = mono[: count * length].reshape(count, length)
-    power = np.empty((count, length // 2 + 1))
-    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call keeps the temporaries small
-    for first in range(0, count, step):
-        spectrum = np.fft.rfft(frames[first : first + step] * window, axis=1)
-        power[first : first + step] = loudness.power_spectrum(spectrum)
-    return np.fft.rfftfreq(length, 1.0 / rate), power
+    def __init__(self, length: int, rate: int) -> None:
+        self.length, self.rate = length, rate
+        self.window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+        self.parts: list[np.ndarray] = []
+        self.done = 0
+
+    def feed(self, mono: np.ndarray) -> None:
+        """Transform the whole frames of ``mono`` (a growing prefix) not transformed yet."""
+        length, count = self.length, len(mono) // self.length
+        step = max(1, (1 << 17) // length)  # ~128 k samples per FFT call: the temporaries stay in cache
+        while self.done < count:
+            last = min(count, self.done + step)
+            frames = mono[self.done * length : last * length].reshape(-1, length)
+            self.parts.append(loudness.power_spectrum(np.fft.rfft(frames * self.window, axis=1)))
+            self.done = last
+
+    def result(self, mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bin frequencies and the power of every frame of ``mono``, the whole signal."""
+        if len(mono) < self.length:
+            mono = np.concatenate([mono, np.zeros(self.length - len(mono), np.float32)])
+        self.feed(mono)
+        return np.fft.rfftfreq(self.length, 1.0 / self.rate), np.concatenate(self.parts)
 
 
 def _band_energy(spectrum: np.ndarray, freqs: np.ndarray, low: float, high: float) -> float:
@@ -319,35 +438,46 @@ def _bands(spectrum: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
     return {name: float(share) for name, share in zip(BAND_NAMES, shares, strict=True)}
 
 
-def _transient_density(samples: np.ndarray, rate: int) -> float:
-    """Onsets per second: peaks of the onset envelope (:func:`_onset_envelope`) at least 2 standard
+def _transient_density(onset: np.ndarray, duration: float, rate: int) -> float:
+    """Onsets per second: peaks of the onset envelope (:class:`_OnsetEnergy`) at least 2 standard
     deviations above its mean (and ≥ 0.3, a 3 dB rise) and at least 50 ms apart."""
-    hop = max(1, round(rate * ONSET_HOP_SECONDS))
-    onset = _onset_envelope(samples, hop)
-    duration = len(samples) / rate
     if not onset.any() or duration <= 0:
         return 0.0
     threshold = max(float(onset.mean() + 2.0 * onset.std()), 0.3)
+    hop = max(1, round(rate * ONSET_HOP_SECONDS))
     return len(local_peaks(onset, threshold, max(1, round(ONSET_MIN_GAP_SECONDS * rate / hop)))) / duration
 
 
-def _onset_envelope(samples: np.ndarray, hop: int) -> np.ndarray:
-    """Onset strength every ``hop`` samples: the half-wave rectified rise of log energy (summed over
-    the channels) of the first difference of the signal (a 6 dB/octave tilt that mutes sustained
-    bass, whose energy ripple would otherwise alias into the envelope; a DC offset has no
-    difference), smoothed over two hops."""
-    count = (len(samples) - 1) // hop
-    if count == 0:
-        return np.zeros(1)
-    energy = np.empty(count)
-    step = max(1, (1 << 18) // hop)  # hops per chunk: the differences stay in cache, never the whole track
-    for first in range(0, count, step):
-        last = min(count, first + step)
-        difference = np.diff(samples[first * hop : last * hop + 1], axis=0).reshape(last - first, -1)
-        energy[first:last] = np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1]
-    energy[1:] = 0.5 * (energy[1:] + energy[:-1])
-    log_energy = np.log10(energy + 1e-10)
-    return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
+class _OnsetEnergy:
+    """The onset envelope every ``hop`` samples: the half-wave rectified rise of log energy (summed
+    over the channels) of the first difference of the signal (a 6 dB/octave tilt that mutes
+    sustained bass, whose energy ripple would otherwise alias into the envelope; a DC offset has
+    no difference), smoothed over two hops. The energies are taken as the signal arrives."""
+
+    def __init__(self, hop: int) -> None:
+        self.hop = hop
+        self.parts: list[np.ndarray] = []
+        self.done = 0
+
+    def feed(self, samples: np.ndarray, count: int) -> None:
+        """Energies of the hops up to ``count`` (each needs the first sample of the next hop)."""
+        hop, step = self.hop, max(1, (1 << 18) // self.hop)  # chunks: the differences stay in cache
+        while self.done < count:
+            last = min(count, self.done + step)
+            difference = np.diff(samples[self.done * hop : last * hop + 1], axis=0).reshape(last - self.done, -1)
+            self.parts.append(np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1])
+            self.done = last
+
+    def envelope(self, samples: np.ndarray) -> np.ndarray:
+        """The onset envelope of ``samples``, the whole signal."""
+        count = (len(samples) - 1) // self.hop
+        if count == 0:
+            return np.zeros(1)
+        self.feed(samples, count)
+        energy = np.concatenate(self.parts)
+        energy[1:] = 0.5 * (energy[1:] + energy[:-1])
+        log_energy = np.log10(energy + 1e-10)
+        return np.maximum(np.diff(log_energy, prepend=log_energy[:1]), 0.0)
 
 
 def local_peaks(values: np.ndarray, height: float, distance: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -71,13 +72,47 @@ def test_block_reader_equals_whole_decode(tmp_path):
     assert len(np.concatenate(list(audio.read_blocks(path, 4096, start=1000)))) == len(x) - 1000
 
 
+#: Both ways to decode a file: at once, and in a background thread (for the fingerprint).
+DECODERS = (audio.decode, lambda path: audio.BackgroundDecode(path).result())
+
+
 def _expect_error(path, fragment):
-    with pytest.raises(AudioError) as info:
-        audio.decode(path)
-    message = str(info.value)
-    assert path.name in message
-    assert fragment in message
-    assert "\n" not in message
+    for decode in DECODERS:
+        with pytest.raises(AudioError) as info:
+            decode(path)
+        message = str(info.value)
+        assert path.name in message
+        assert fragment in message
+        assert "\n" not in message
+
+
+def test_background_decode_hands_out_growing_prefixes_of_the_whole_decode(tmp_path, monkeypatch):
+    # a gate lets the decode thread publish a block only once the previous prefix was taken
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 1000)
+    gate, check = threading.Semaphore(1), audio._check_finite
+    monkeypatch.setattr(audio, "_check_finite", lambda path, block: (gate.acquire(timeout=10), check(path, block)))
+    x = stereo(sine(440, 1.3, 8000))
+    path = tmp_path / "t.flac"
+    audio.write(path, x, 8000)
+    decoding = audio.BackgroundDecode(path)
+    prefixes = []
+    for prefix in decoding.progress():
+        prefixes.append(prefix.copy())
+        gate.release()
+    whole = audio.decode(path).samples
+    assert [len(p) for p in prefixes] == [*range(1000, len(whole), 1000), len(whole)]
+    for prefix in prefixes:
+        np.testing.assert_array_equal(prefix, whole[: len(prefix)])
+    np.testing.assert_array_equal(decoding.result().samples, whole)
+
+
+def test_background_decode_stops_when_closed(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 100)
+    path = tmp_path / "t.wav"
+    audio.write(path, stereo(sine(440, 30, 44100)), 44100)
+    decoding = audio.BackgroundDecode(path)
+    decoding.close()
+    assert not decoding._thread.is_alive()
 
 
 def test_missing_file(tmp_path):
@@ -110,9 +145,10 @@ def test_truncated_file(tmp_path, suffix):
     audio.write(path, stereo(sine(440, 3, 44100)), 44100)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(AudioError) as info:
-        audio.decode(path)
-    assert path.name in str(info.value)
+    for decode in DECODERS:
+        with pytest.raises(AudioError) as info:
+            decode(path)
+        assert path.name in str(info.value)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -154,3 +190,14 @@ def test_five_minute_lossy_output_is_written_whole(tmp_path, suffix):
     assert decoded.duration == pytest.approx(seconds, abs=0.1)
     middle = decoded.samples[len(decoded.samples) // 2 : len(decoded.samples) // 2 + rate]
     assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.3 / np.sqrt(2), rel=0.05)
+
+
+def test_background_decode_reads_past_a_header_without_a_frame_count(tmp_path, monkeypatch):
+    # some streams do not say how long they are: the array grows as blocks arrive
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 5000)
+    path = tmp_path / "t.ogg"
+    audio.write(path, stereo(sine(440, 2, 44100)), 44100)
+    header = audio.info(path)
+    monkeypatch.setattr(audio, "info", lambda _path: audio.AudioInfo(header.rate, header.channels, 0, "OGG", "VORBIS"))
+    decoding = audio.BackgroundDecode(path)
+    np.testing.assert_array_equal(decoding.result().samples, audio.decode(path).samples)

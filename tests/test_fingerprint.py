@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from auralis_tui.synth import CHARACTERS, render
-from engine import loudness
-from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint, fingerprint
+from engine import audio, loudness
+from engine.fingerprint import FEATURE_NAMES, FINGERPRINT_VERSION, Fingerprint, fingerprint, fingerprint_decoding
 
 from conftest import band_noise, click_track, sine, stereo
 
@@ -286,3 +286,23 @@ def test_rolloff_bins_follow_the_running_sum(rng, bins):
     targets = totals * rng.choice([0.0, 0.3, 0.85, 1.0, 2.0], len(totals))
     expected = np.minimum((np.cumsum(magnitude, axis=1) < targets[:, None]).sum(axis=1), bins - 1)
     np.testing.assert_array_equal(_rolloff_bins(magnitude, targets), expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "seconds", "rate", "channels", "suffix"),
+    [("studio", 20, 44100, 2, ".flac"), ("vintage", 9, 48000, 1, ".flac"), ("live", 7, 44100, 2, ".mp3"),
+     ("metal", 3, 22050, 6, ".wav"), ("studio", 0.05, 44100, 2, ".wav")],
+    ids=["stereo", "mono", "mp3", "six-channels", "shorter-than-a-segment"],
+)  # fmt: skip
+def test_fingerprint_while_decoding_equals_the_fingerprint_of_the_decoded_file(
+    tmp_path, monkeypatch, name, seconds, rate, channels, suffix
+):
+    # the analysis takes the decoded prefix in whatever pieces the decode thread hands out (here
+    # 12,345 frames: nothing lines up with a segment, a batch, a band frame or an onset hop)
+    monkeypatch.setattr(audio, "DECODE_BLOCK", 12345)
+    music = render(CHARACTERS[name], seconds, rate, seed=4)
+    music = np.repeat(music, 3, axis=1)[:, :channels] if music.shape[1] < channels else music[:, :channels]
+    path = tmp_path / f"music{suffix}"
+    audio.write(path, music, rate)
+    decoded = audio.decode(path)
+    assert fingerprint_decoding(audio.BackgroundDecode(path)) == fingerprint(decoded.samples, decoded.rate)

@@ -30,9 +30,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.audio import BackgroundDecode
+
+    from ..inputs import readable_file
+
+    decoding = BackgroundDecode(readable_file(args.file))  # decodes while the analysis modules import
     from ..analysis import analyze_file
 
-    result = analyze_file(args.file)
+    result = analyze_file(args.file, decoding=decoding)
     if args.json:
         print_json(result.as_dict())
         return 0
