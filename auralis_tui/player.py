@@ -144,6 +144,7 @@ class Player:
         self._exhausted = -1  # the generation whose feeder found nothing more to play
         self._generation = 0
         self._request: tuple[int, float] | None = None  # (track, start seconds) for the feeder
+        self._until: float | None = None  # where the callback stops (``play --seconds``)
         self._stream = None
         self._rate = 0
         self._status = Status()
@@ -164,14 +165,17 @@ class Player:
         with self._lock:
             self._playlist = playlist
 
-    def play(self, key: Hashable = 0, seconds: float = 0.0) -> None:
-        """Start the playlist's ``key`` at ``seconds``; the newest call always wins."""
+    def play(self, key: Hashable = 0, seconds: float = 0.0, until: float | None = None) -> None:
+        """Start the playlist's ``key`` at ``seconds`` (and stop once ``until`` seconds of it have
+        sounded); the newest call always wins."""
         with self._lock:
             if self._playlist.path_of(key) is None:
                 raise IndexError(f"no track {key} in the playlist")
             self._start(key, seconds)
+            self._until = until
 
     def _start(self, key: Hashable, seconds: float) -> None:
+        self._until = None
         self._generation += 1
         self._ring.clear()
         self._primed = False
@@ -313,6 +317,8 @@ class Player:
                 if block.offset == len(block.original):
                     self._ring.popleft()
                     popped += 1
+                if self._until is not None and self._status.position >= self._until:
+                    self._status.state = "stopped"  # timed by the device: an unpaced one races ahead
             outdata[filled:] = 0
             finished = self._status.state == "stopped"
             if popped or finished:  # room in the ring for the feeder, or stopped: wake who waits for it

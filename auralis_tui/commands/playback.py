@@ -47,7 +47,7 @@ def run_play(args: argparse.Namespace) -> int:
     try:
         player.load([path])
         player.set_mastered(args.mastered)
-        player.play(0, args.start)
+        player.play(0, args.start, None if args.seconds is None else args.start + args.seconds)
         _wait(player, args.start, args.seconds)
         status = player.status()
     finally:

@@ -244,8 +244,11 @@ class Controller:
                 raise Refusal("the queue is empty: add something first")
         if self.queue.path_of(item_id) is None:
             raise QueueError(f"no item with id {item_id} in the queue")
+        if self._sounding is not None and self._sounding != item_id:
+            self._track_ended(self._sounding)  # left for another (as the tick would have seen)
         player.play(item_id, seconds)
         self._current, self._position = item_id, seconds
+        self._sounding = item_id  # a short track may end before the next tick sees it sound
         return self.status()
 
     def pause(self, args: dict) -> dict:
