@@ -675,6 +675,17 @@ def monthly_ratings(home: Path, since: datetime | None = None, kind: str | None 
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def library_listing(home: Path) -> list[dict]:
+    """The library as it is browsed: the feedback log caught up first (for the ratings shown),
+    then ``library_rows`` of the current fingerprint version, in library order."""
+    from engine.features import FINGERPRINT_VERSION
+
+    from .naturalsort import library_order
+
+    sync_feedback(home)
+    return library_order(library_rows(home, FINGERPRINT_VERSION))
+
+
 def library_rows(home: Path, fingerprint_version: int) -> list[dict]:
     """Present tracks with their analysis, latest rating and (when current) fingerprint, for browsing."""
     with connect(home, read_only=True) as con:

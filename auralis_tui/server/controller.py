@@ -91,20 +91,16 @@ class Controller:
     def load_library(self) -> list[dict]:
         """Titles and fingerprints from the library (in a thread: a read of the database, the
         feedback log caught up first for the ratings); the rows, in the library's order."""
-        from engine.features import FINGERPRINT_VERSION
-
         from .. import store
-        from ..naturalsort import library_order
 
         try:
-            store.sync_feedback(self.home)
-            rows = store.library_rows(self.home, FINGERPRINT_VERSION)
+            rows = store.library_listing(self.home)
         except store.StoreError as exc:
             log.warning(f"library not loaded: {exc}")
             return []
         self.treatments.know(rows)
         self.titles = {row["path"]: row["title"] for row in rows if row.get("title")}
-        return library_order(rows)
+        return rows
 
     async def library(self, _args: dict) -> list[dict]:
         """The library as the app lists it (read again: a scan may have changed it), without the

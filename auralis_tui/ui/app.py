@@ -200,14 +200,10 @@ class AuralisApp(App):
         self.post_message(msg.LibraryLoaded(self._library_rows()))
 
     def _library_rows(self) -> list[dict]:
-        """The library read here (the feedback log caught up first, for the ratings shown)."""
-        from engine.features import FINGERPRINT_VERSION
-
+        """The library read here (``store.library_listing``), its tracks known to the treatments."""
         from .. import store
-        from ..naturalsort import library_order
 
-        store.sync_feedback(self.home)
-        rows = library_order(store.library_rows(self.home, FINGERPRINT_VERSION))
+        rows = store.library_listing(self.home)
         self.treatments.know(rows)
         return rows
 
