@@ -241,6 +241,16 @@ def test_the_server_outlives_a_hangup_and_a_second_server_is_refused(served):
     assert "server already running" in served.cli("serve").stdout
 
 
+def test_the_server_imports_nothing_from_the_folder_it_was_started_from(served, tmp_path):
+    """``python -m`` puts the current folder first on the import path: a user's own ``engine``
+    package there must not replace the server's, and the server must not hold that folder."""
+    project = tmp_path / "project"
+    (project / "engine").mkdir(parents=True)
+    (project / "engine" / "__init__.py").write_text("raise ImportError('the project in this folder')\n")
+    assert served.cli("status", cwd=project).stdout.startswith("■ stopped")
+    assert Path(os.readlink(f"/proc/{served.pid()}/cwd")) == served.home
+
+
 def test_stop_server_and_service_unit(served, tmp_path):
     served.cli("status")
     assert served.cli("stop", "--server").stdout.strip() == "server stopped"
