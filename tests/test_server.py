@@ -95,6 +95,21 @@ def test_rate_without_a_file_rates_what_plays_with_the_variant_the_server_chose(
     assert served.feedback()[-1]["heard"] == "original"
 
 
+def test_rating_an_unreadable_file_is_refused_in_one_line(served, tmp_path):
+    """The app's 1–5 on a broken library row: a plain reason, not an internal error."""
+    broken = tmp_path / "notes.flac"
+    broken.write_text("not audio")
+    before = served.feedback()
+    served.cli("status")
+    client = served.raw()
+    try:
+        reply = client.ask("record", path=str(broken), rating=3)
+    finally:
+        client.close()
+    assert reply["error"] == "cannot rate notes.flac: not an audio file (format not recognised)"
+    assert served.feedback() == before
+
+
 def test_rate_without_a_file_needs_something_playing(served):
     served.cli("queue", "add", "--query", ALL)
     before = served.feedback()
