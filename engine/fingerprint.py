@@ -176,14 +176,15 @@ class _Analysis:
 
 class _Frames:
     """The passes on frames other than the segments, fed the decoded prefix as it grows: the mono
-    downmix of the whole segments, its 0.74 s band frames (band shares, harmonic features) and,
-    once complete, its tempo; the 5 ms onset hops of all channels (transient density)."""
+    downmix of the whole segments, its 0.74 s band frames (band shares, harmonic features) and its
+    mel flux (tempo); the 5 ms onset hops of all channels (transient density)."""
 
     def __init__(self, rate: int, channels: int, frames: int) -> None:
         self.rate, self.length, self.channels = rate, loudness.segment_length(rate), channels
         self.mono = np.empty(frames // self.length * self.length, np.float32)  # grows if more arrives
         self.mono_done = 0
         self.bands = _BandFrames(_frame_length(BAND_FRAME_SECONDS, rate), rate)
+        self.flux = tempo.MelFlux(rate)
         self.onsets = _OnsetEnergy(max(1, round(rate * ONSET_HOP_SECONDS)))
 
     def feed(self, samples: np.ndarray) -> None:
@@ -200,6 +201,7 @@ class _Frames:
                 part[:] = new[:, 0]
             self.mono_done = whole
         self.bands.feed(self.mono[: self.mono_done])
+        self.flux.feed(self.mono[: self.mono_done])
         self.onsets.feed(samples, (len(samples) - 1) // self.onsets.hop)
 
     def finish(self, samples: np.ndarray) -> dict[str, float]:
@@ -209,7 +211,7 @@ class _Frames:
         freqs, band_power = self.bands.result(mono)
         spectrum = band_power.sum(axis=0)
         bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
-        tempo_bpm, stability = tempo.estimate(mono, self.rate)
+        tempo_bpm, stability = self.flux.result(mono)
         return {
             **_bands(spectrum, freqs),
             "bass_mid_ratio_db": bass_mid,
