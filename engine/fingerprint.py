@@ -247,7 +247,7 @@ class _Scanner:
         self.length = loudness.segment_length(rate)
         self.channels, self.done = channels, 0
         self.frame = frame = self.length // 2 if self.length % 2 == 0 else self.length  # ~50 ms
-        self.column_sums = np.zeros(self.length * channels)  # Σ over segments, for the channel means
+        self.sums = np.zeros(2)  # Σ of the samples of 2·mid and 2·side (mono: of the signal), from bins 0
         self.k_weighted = loudness.KWeightedEnergy(rate, frame)
         self.freqs = np.fft.rfftfreq(frame, 1.0 / rate)
         parseval = np.full(len(self.freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
@@ -276,6 +276,7 @@ class _Scanner:
         circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
         self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
         mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
+        self.sums[0] += spectrum[:, 0].real.sum()
         spectrum[:, 0] = 0.0  # DC removed
         self.parts["spectral"].append(_frame_spectral(spectrum, self.freqs, frame, 2.0 if side is not None else 1.0))
         if side is not None:
@@ -284,11 +285,11 @@ class _Scanner:
             circular = circular + side_circular
             self.parts["side"].append(side_energy)
             mean_side = side_spectrum[:, 0].real / frame
+            self.sums[1] += side_spectrum[:, 0].real.sum()
             self.cross += 0.25 * (float(np.einsum("ij,ij->", mid, side)) - frame * float(np.dot(mean_mid, mean_side)))
         channels = block.reshape(-1, frame, self.channels)
         self.k_weighted.add_parts(circular, np.matmul(self.projections, channels).transpose(0, 2, 1))
         interleaved = block.reshape(-1, self.length * self.channels)
-        self.column_sums += interleaved.sum(axis=0, dtype=np.float64)
         self.parts["max"].append(interleaved.max(axis=1))
         self.parts["min"].append(interleaved.min(axis=1))
 
@@ -310,11 +311,23 @@ class _Scanner:
         return _Scan(
             k_energy=k_energy,
             mean_square=mean_square,
-            peaks=_peaks(whole, self.column_sums, np.concatenate(self.parts["max"]), np.concatenate(self.parts["min"])),
+            peaks=_peaks(
+                whole,
+                self.channel_means(len(whole)),
+                np.concatenate(self.parts["max"]),
+                np.concatenate(self.parts["min"]),
+            ),
             frame_spectral=np.concatenate(self.parts["spectral"]),
             loud=loud,
             stereo_sums=stereo_sums,
         )
+
+    def channel_means(self, frames: int) -> np.ndarray:
+        """The mean of each channel over the ``frames`` fed, from the sums of 2·mid and 2·side."""
+        if self.channels == 1:
+            return self.sums[:1] / max(1, frames)
+        mid, side = self.sums
+        return np.array([mid + side, mid - side]) / (2.0 * max(1, frames))
 
 
 def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
@@ -322,13 +335,11 @@ def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
     return values.reshape(-1, frames).sum(axis=1) if frames > 1 else values
 
 
-def _peaks(samples: np.ndarray, column_sums: np.ndarray, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+def _peaks(samples: np.ndarray, means: np.ndarray, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
     """Largest |sample − its channel's mean| of each segment, from each segment's extremes over all
-    channels and the sums of the segments (``column_sums``: Σ over segments of each interleaved
-    position, ~10× faster than a column mean). A constant offset is removed exactly when the
-    channels share it (to within 10⁻⁴ of the peak: ≤ 0.001 dB); channels with different offsets
-    are centred one by one."""
-    means = column_sums.reshape(-1, samples.shape[1]).sum(axis=0) / max(1, len(samples))
+    channels and the channel ``means``. A constant offset is removed exactly when the channels
+    share it (to within 10⁻⁴ of the peak: ≤ 0.001 dB); channels with different offsets are
+    centred one by one."""
     common = float(means.mean())
     peaks = np.maximum(highest - common, common - lowest).astype(np.float64)
     if np.ptp(means) <= 1e-4 * max(float(peaks.max(initial=0.0)), 1e-9):
