@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from . import __version__
 from .commands import register_all
 from .formats import printable
+from .tuning import one_blas_thread
 
 #: The errors a user can fix (module, class): one line on stderr, exit 1. They are looked up only in
 #: modules already imported — a module that was never imported cannot have raised — so naming them
@@ -88,8 +89,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads:
-        os.environ.setdefault(variable, "1")  # our matrices are small; BLAS threads spin on a busy machine
+    one_blas_thread()
     args = build_parser(argv).parse_args(argv)
     keep_python_stderr_apart()
     _say_warnings()

@@ -176,14 +176,15 @@ class _Analysis:
 
 class _Frames:
     """The passes on frames other than the segments, fed the decoded prefix as it grows: the mono
-    downmix of the whole segments, its 0.74 s band frames (band shares, harmonic features) and,
-    once complete, its tempo; the 5 ms onset hops of all channels (transient density)."""
+    downmix of the whole segments, its 0.74 s band frames (band shares, harmonic features) and its
+    mel flux (tempo); the 5 ms onset hops of all channels (transient density)."""
 
     def __init__(self, rate: int, channels: int, frames: int) -> None:
         self.rate, self.length, self.channels = rate, loudness.segment_length(rate), channels
         self.mono = np.empty(frames // self.length * self.length, np.float32)  # grows if more arrives
         self.mono_done = 0
         self.bands = _BandFrames(_frame_length(BAND_FRAME_SECONDS, rate), rate)
+        self.flux = tempo.MelFlux(rate)
         self.onsets = _OnsetEnergy(max(1, round(rate * ONSET_HOP_SECONDS)))
 
     def feed(self, samples: np.ndarray) -> None:
@@ -200,23 +201,19 @@ class _Frames:
                 part[:] = new[:, 0]
             self.mono_done = whole
         self.bands.feed(self.mono[: self.mono_done])
+        self.flux.feed(self.mono[: self.mono_done])
         self.onsets.feed(samples, (len(samples) - 1) // self.onsets.hop)
 
     def finish(self, samples: np.ndarray) -> dict[str, float]:
         """The frame passes' features of ``samples``, the whole signal."""
         self.feed(samples)
         mono = self.mono[: self.mono_done]
-        freqs, band_power = self.bands.result(mono)
-        spectrum = band_power.sum(axis=0)
-        bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
-        tempo_bpm, stability = tempo.estimate(mono, self.rate)
+        tempo_bpm, stability = self.flux.result(mono)
         return {
-            **_bands(spectrum, freqs),
-            "bass_mid_ratio_db": bass_mid,
+            **self.bands.result(mono),
             "tempo_bpm": tempo_bpm,
             "rhythm_stability": stability,
             "transient_density": _transient_density(self.onsets.envelope(samples), len(samples) / self.rate, self.rate),
-            **_harmonic(band_power, freqs),
         }
 
 
@@ -250,7 +247,7 @@ class _Scanner:
         self.length = loudness.segment_length(rate)
         self.channels, self.done = channels, 0
         self.frame = frame = self.length // 2 if self.length % 2 == 0 else self.length  # ~50 ms
-        self.column_sums = np.zeros(self.length * channels)  # Σ over segments, for the channel means
+        self.sums = np.zeros(2)  # Σ of the samples of 2·mid and 2·side (mono: of the signal), from bins 0
         self.k_weighted = loudness.KWeightedEnergy(rate, frame)
         self.freqs = np.fft.rfftfreq(frame, 1.0 / rate)
         parseval = np.full(len(self.freqs), 2.0 / frame)  # Σ(x − mean)² = Σₖ wₖ·|Xₖ|² over the rfft bins but 0
@@ -279,6 +276,7 @@ class _Scanner:
         circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
         self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
         mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
+        self.sums[0] += spectrum[:, 0].real.sum()
         spectrum[:, 0] = 0.0  # DC removed
         self.parts["spectral"].append(_frame_spectral(spectrum, self.freqs, frame, 2.0 if side is not None else 1.0))
         if side is not None:
@@ -287,11 +285,11 @@ class _Scanner:
             circular = circular + side_circular
             self.parts["side"].append(side_energy)
             mean_side = side_spectrum[:, 0].real / frame
+            self.sums[1] += side_spectrum[:, 0].real.sum()
             self.cross += 0.25 * (float(np.einsum("ij,ij->", mid, side)) - frame * float(np.dot(mean_mid, mean_side)))
         channels = block.reshape(-1, frame, self.channels)
         self.k_weighted.add_parts(circular, np.matmul(self.projections, channels).transpose(0, 2, 1))
         interleaved = block.reshape(-1, self.length * self.channels)
-        self.column_sums += interleaved.sum(axis=0, dtype=np.float64)
         self.parts["max"].append(interleaved.max(axis=1))
         self.parts["min"].append(interleaved.min(axis=1))
 
@@ -313,11 +311,23 @@ class _Scanner:
         return _Scan(
             k_energy=k_energy,
             mean_square=mean_square,
-            peaks=_peaks(whole, self.column_sums, np.concatenate(self.parts["max"]), np.concatenate(self.parts["min"])),
+            peaks=_peaks(
+                whole,
+                self.channel_means(len(whole)),
+                np.concatenate(self.parts["max"]),
+                np.concatenate(self.parts["min"]),
+            ),
             frame_spectral=np.concatenate(self.parts["spectral"]),
             loud=loud,
             stereo_sums=stereo_sums,
         )
+
+    def channel_means(self, frames: int) -> np.ndarray:
+        """The mean of each channel over the ``frames`` fed, from the sums of 2·mid and 2·side."""
+        if self.channels == 1:
+            return self.sums[:1] / max(1, frames)
+        mid, side = self.sums
+        return np.array([mid + side, mid - side]) / (2.0 * max(1, frames))
 
 
 def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
@@ -325,13 +335,11 @@ def _per_segment(values: np.ndarray, frames: int) -> np.ndarray:
     return values.reshape(-1, frames).sum(axis=1) if frames > 1 else values
 
 
-def _peaks(samples: np.ndarray, column_sums: np.ndarray, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
+def _peaks(samples: np.ndarray, means: np.ndarray, highest: np.ndarray, lowest: np.ndarray) -> np.ndarray:
     """Largest |sample − its channel's mean| of each segment, from each segment's extremes over all
-    channels and the sums of the segments (``column_sums``: Σ over segments of each interleaved
-    position, ~10× faster than a column mean). A constant offset is removed exactly when the
-    channels share it (to within 10⁻⁴ of the peak: ≤ 0.001 dB); channels with different offsets
-    are centred one by one."""
-    means = column_sums.reshape(-1, samples.shape[1]).sum(axis=0) / max(1, len(samples))
+    channels and the channel ``means``. A constant offset is removed exactly when the channels
+    share it (to within 10⁻⁴ of the peak: ≤ 0.001 dB); channels with different offsets are
+    centred one by one."""
     common = float(means.mean())
     peaks = np.maximum(highest - common, common - lowest).astype(np.float64)
     if np.ptp(means) <= 1e-4 * max(float(peaks.max(initial=0.0)), 1e-9):
@@ -399,32 +407,56 @@ def _frame_length(seconds: float, rate: int) -> int:
 
 
 class _BandFrames:
-    """|X|² of consecutive periodic-Hann-windowed frames of ``length`` samples of the mono signal,
-    fed as it grows. Frames do not overlap; a signal shorter than one frame is zero-padded to one.
-    The spectrum is not normalised (Σ over the frame, as an FFT gives it)."""
+    """The band shares, ``bass_mid_ratio_db`` and the harmonic features of the mono signal, from
+    |X|² of consecutive periodic-Hann-windowed frames of ``length`` samples, fed as it grows.
+    Frames do not overlap; a signal shorter than one frame is zero-padded to one. Each block of
+    :attr:`step` frames is reduced as it is transformed (the spectrum summed over frames; per
+    frame its energy, chroma, and tonal and total energy in 20 Hz–5 kHz), blocks cut the same
+    way however the signal arrives."""
 
     def __init__(self, length: int, rate: int) -> None:
-        self.length, self.rate = length, rate
+        self.length = length
+        self.step = max(1, (1 << 17) // length)  # ~128 k samples per FFT call: the temporaries stay in cache
         self.window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-        self.parts: list[np.ndarray] = []
+        self.freqs = freqs = np.fft.rfftfreq(length, 1.0 / rate)
+        self.low = int(np.searchsorted(freqs, LOWEST_HZ))
+        self.top = int(np.searchsorted(freqs, CHROMA_RANGE_HZ[1], side="right"))
+        self.chroma = _chroma_matrix(freqs[self.low : self.top])
+        self.spectrum = np.zeros(len(freqs))
+        self.parts: dict[str, list[np.ndarray]] = {key: [] for key in ("energy", "chroma", "tonal", "total")}
         self.done = 0
 
     def feed(self, mono: np.ndarray) -> None:
-        """Transform the whole frames of ``mono`` (a growing prefix) not transformed yet."""
-        length, count = self.length, len(mono) // self.length
-        step = max(1, (1 << 17) // length)  # ~128 k samples per FFT call: the temporaries stay in cache
-        while self.done < count:
-            last = min(count, self.done + step)
-            frames = mono[self.done * length : last * length].reshape(-1, length)
-            self.parts.append(loudness.power_spectrum(np.fft.rfft(frames * self.window, axis=1)))
-            self.done = last
+        """Transform the whole blocks of frames of ``mono`` (a growing prefix) not transformed yet."""
+        while (self.done + self.step) * self.length <= len(mono):
+            self._block(mono, self.done + self.step)
 
-    def result(self, mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bin frequencies and the power of every frame of ``mono``, the whole signal."""
+    def result(self, mono: np.ndarray) -> dict[str, float]:
+        """The features of ``mono``, the whole signal."""
         if len(mono) < self.length:
             mono = np.concatenate([mono, np.zeros(self.length - len(mono), np.float32)])
         self.feed(mono)
-        return np.fft.rfftfreq(self.length, 1.0 / self.rate), np.concatenate(self.parts)
+        if self.done < len(mono) // self.length:
+            self._block(mono, len(mono) // self.length)
+        spectrum, freqs = self.spectrum, self.freqs
+        stats = {key: np.concatenate(parts) for key, parts in self.parts.items()}
+        bass_mid = _ratio_db(_band_energy(spectrum, freqs, 60, 250), _band_energy(spectrum, freqs, 500, 2000))
+        return {
+            **_bands(spectrum, freqs),
+            "bass_mid_ratio_db": bass_mid,
+            **_harmonic(**stats),
+        }
+
+    def _block(self, mono: np.ndarray, last: int) -> None:
+        frames = mono[self.done * self.length : last * self.length].reshape(-1, self.length)
+        power = loudness.power_spectrum(np.fft.rfft(frames * self.window, axis=1))
+        self.spectrum += power.sum(axis=0)
+        self.parts["energy"].append(power.sum(axis=1))
+        tonal_range = power[:, self.low : self.top]
+        self.parts["chroma"].append(tonal_range @ self.chroma)
+        self.parts["tonal"].append(_peak_energy(tonal_range))
+        self.parts["total"].append(tonal_range.sum(axis=1))
+        self.done = last
 
 
 def _band_energy(spectrum: np.ndarray, freqs: np.ndarray, low: float, high: float) -> float:
@@ -506,45 +538,43 @@ def _chroma_matrix(freqs: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def _harmonic(power: np.ndarray, freqs: np.ndarray) -> dict[str, float]:
-    frame_energy = power.sum(axis=1)
-    active = frame_energy > frame_energy.max() * 1e-6 if frame_energy.max() > 0 else frame_energy > 0
+def _harmonic(energy: np.ndarray, chroma: np.ndarray, tonal: np.ndarray, total: np.ndarray) -> dict[str, float]:
+    """Harmonic ratio, pitch stability and chroma energy from each band frame's energy, chroma
+    (frames × 12), and tonal and total energy in 20 Hz–5 kHz, over the frames within 60 dB of
+    the loudest."""
+    active = energy > energy.max() * 1e-6 if energy.max() > 0 else energy > 0
     if not active.any():
         return {"harmonic_ratio": 0.0, "pitch_stability": 0.0, "chroma_energy": 0.0}
-    low = int(np.searchsorted(freqs, LOWEST_HZ))
-    top = int(np.searchsorted(freqs, CHROMA_RANGE_HZ[1], side="right"))
-    active_power = power[active, low:top]
-    chroma = active_power @ _chroma_matrix(freqs[low:top])
-    chroma_total = chroma.sum(axis=1)
-    tonal = chroma_total > 0
-    chroma_energy = float((chroma[tonal].max(axis=1) / chroma_total[tonal]).mean()) if tonal.any() else 0.0
-    norms = np.linalg.norm(chroma, axis=1)
-    unit = chroma[tonal] / norms[tonal, None]
-    stability = float(np.einsum("ij,ij->i", unit[1:], unit[:-1]).mean()) if len(unit) > 1 else 1.0 * tonal.any()
+    chroma = chroma[active]
+    chroma = chroma[chroma.sum(axis=1) > 0]  # frames with energy in a pitch class
+    if not len(chroma):
+        chroma_energy = stability = 0.0
+    else:
+        chroma_energy = float((chroma.max(axis=1) / chroma.sum(axis=1)).mean())
+        unit = chroma / np.linalg.norm(chroma, axis=1)[:, None]
+        stability = float(np.einsum("ij,ij->i", unit[1:], unit[:-1]).mean()) if len(unit) > 1 else 1.0
+    whole = float(total[active].sum())
     return {
-        "harmonic_ratio": _peak_energy_share(active_power),
+        "harmonic_ratio": float(np.clip(tonal[active].sum() / whole, 0.0, 1.0)) if whole > 0 else 0.0,
         "pitch_stability": stability,
         "chroma_energy": chroma_energy,
     }
 
 
-def _peak_energy_share(power: np.ndarray) -> float:
-    """Share of energy (20 Hz–5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean.
-
-    A peak counts with its two neighbours, which hold the Hann window's main lobe.
-    """
+def _peak_energy(power: np.ndarray) -> np.ndarray:
+    """Per frame, the energy (20 Hz–5 kHz) in spectral peaks ≥ 6 dB above the ±4-bin local mean
+    (the harmonic ratio's numerator). A peak counts with its two neighbours, which hold the Hann
+    window's main lobe."""
     width = 9
     if power.shape[1] <= width + 1:
-        return 0.0
+        return np.zeros(len(power))
     cumulative = np.cumsum(power, axis=1, dtype=np.float32)
     local = (cumulative[:, width:] - cumulative[:, :-width]) / width
     centre = power[:, width // 2 + 1 : -(width // 2)]
     left = power[:, width // 2 : -(width // 2) - 1]
     right = power[:, width // 2 + 2 :][:, : centre.shape[1]]
     peaks = (centre > left) & (centre >= right) & (centre > 4.0 * local[:, : centre.shape[1]])
-    tonal = (centre * peaks).sum() + (left * peaks).sum() + (right * peaks).sum()
-    total = power.sum(dtype=np.float64)
-    return float(np.clip(tonal / total, 0.0, 1.0)) if total > 0 else 0.0
+    return np.einsum("ij,ij->i", centre + left + right, peaks)
 
 
 def _variation(peaks: np.ndarray, mean_square: np.ndarray, segments: loudness.SegmentPower) -> dict[str, float]:

@@ -47,36 +47,68 @@ MEL_BANDS = 40
 
 def estimate(mono: np.ndarray, rate: int) -> tuple[float, float]:
     """Tempo in BPM (0 when there is no pulse) and rhythm stability (0–1) of ``mono`` at ``rate`` Hz."""
-    power, hop_seconds = _mel_power(mono, rate)
-    if len(power) < 2:
-        return 0.0, 0.0
-    log_power = 10.0 * np.log10(np.maximum(power, 1e-10))
-    log_power = np.maximum(log_power, log_power.max() - 80.0)  # floored 80 dB under the loudest
-    onset = _rise(log_power) / MEL_BANDS
-    accent = _rise(np.sqrt(power))
-    return _tempo(onset, accent, hop_seconds)
+    return MelFlux(rate).result(mono)
 
 
-def _mel_power(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
-    """Mel band power (frames × 40) of the mono signal and the hop between frames in seconds.
+class MelFlux:
+    """The onset functions of a mono signal fed as it grows (:meth:`feed`), then its tempo
+    (:meth:`result`).
 
-    The signal is first averaged down to ~11 kHz (a boxcar low-pass; onsets live below 5 kHz),
-    then cut into Hann frames of ~46 ms every ~11.6 ms.
+    The mel band power (40 bands) comes from the signal averaged down to ~11 kHz (a boxcar
+    low-pass; onsets live below 5 kHz) and cut into Hann frames of ~46 ms every ~11.6 ms. Frames
+    are transformed in blocks of :data:`BLOCK_FRAMES` as soon as a block's samples have arrived,
+    each block from its own stretch of the signal, so the values do not depend on how it arrives.
     """
-    factor = max(1, round(rate / FLUX_RATE))
-    usable = len(mono) // factor * factor
-    x = mono[:usable].reshape(-1, factor) @ np.full(factor, 1.0 / factor, np.float32) if factor > 1 else mono
-    low_rate = rate / factor
-    length = 1 << max(4, round(math.log2(FLUX_FRAME_SECONDS * round(low_rate))))  # a power of two: 512
-    hop = length // 4
-    if len(x) < length + hop:
-        return np.zeros((1, MEL_BANDS)), hop / low_rate
-    frames = sliding_window_view(x, length)[::hop]
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    mel = _mel_filters(length, low_rate).astype(np.float32)
-    step = max(1, (1 << 20) // length)  # ~1 M samples per FFT call: a fresh process page-faults less
-    power = np.concatenate([_band_power(frames[i : i + step], window, mel) for i in range(0, len(frames), step)])
-    return power, hop / low_rate
+
+    BLOCK_FRAMES = 2048  # ~1 M samples per FFT call: a fresh process page-faults less
+
+    def __init__(self, rate: int) -> None:
+        self.factor = max(1, round(rate / FLUX_RATE))
+        low_rate = rate / self.factor
+        self.length = length = 1 << max(4, round(math.log2(FLUX_FRAME_SECONDS * round(low_rate))))  # 512
+        self.hop = length // 4
+        self.hop_seconds = self.hop / low_rate
+        self.window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+        self.mel = _mel_filters(length, low_rate).astype(np.float32)
+        self.average = np.full(self.factor, 1.0 / self.factor, np.float32)
+        self.parts: list[np.ndarray] = []
+        self.done = 0  # frames transformed
+
+    def feed(self, mono: np.ndarray) -> None:
+        """Transform the whole blocks of frames of ``mono`` (a growing prefix) not transformed yet."""
+        while self._block(mono, self.done + self.BLOCK_FRAMES) is not None:
+            pass
+
+    def result(self, mono: np.ndarray) -> tuple[float, float]:
+        """Tempo in BPM (0 when there is no pulse) and rhythm stability (0–1) of ``mono``, the whole signal."""
+        self.feed(mono)
+        self._block(mono, self._frames(len(mono)))
+        if self.done < 2:
+            return 0.0, 0.0
+        power = np.concatenate(self.parts)
+        log_power = 10.0 * np.log10(np.maximum(power, 1e-10))
+        log_power = np.maximum(log_power, log_power.max() - 80.0)  # floored 80 dB under the loudest
+        onset = _rise(log_power) / MEL_BANDS
+        accent = _rise(np.sqrt(power))
+        return _tempo(onset, accent, self.hop_seconds)
+
+    def _frames(self, samples: int) -> int:
+        """Frames that fit in ``samples`` samples of the signal (none if they fit less than two hops)."""
+        low = samples // self.factor
+        return 0 if low < self.length + self.hop else (low - self.length) // self.hop + 1
+
+    def _block(self, mono: np.ndarray, last: int) -> int | None:
+        """Transform frames ``done``…``last`` − 1 when ``mono`` holds them; the new count, else None."""
+        if last <= self.done or self._frames(len(mono)) < last:
+            return None
+        start, end = self.done * self.hop * self.factor, ((last - 1) * self.hop + self.length) * self.factor
+        x = mono[start:end]
+        if self.factor > 1:
+            x = x.reshape(-1, self.factor) @ self.average
+        frames = sliding_window_view(x, self.length)[:: self.hop]
+        self.parts.append(_band_power(frames, self.window, self.mel))
+        self.done = last
+        return last
 
 
 def _band_power(frames: np.ndarray, window: np.ndarray, mel: np.ndarray) -> np.ndarray:

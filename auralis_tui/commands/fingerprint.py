@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.audio import BackgroundDecode
 
     from ..inputs import readable_file
+    from ..tuning import keep_freed_memory
 
+    keep_freed_memory()
     decoding = BackgroundDecode(readable_file(args.file))  # decodes while the analysis modules import
     from ..analysis import analyze_file
 

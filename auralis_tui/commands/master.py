@@ -28,10 +28,12 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis import master_file, readable_audio
     from ..paths import refuse_overwrite
     from ..personal import effective_profiles
+    from ..tuning import keep_freed_memory
 
     data = home(args)
     refuse_overwrite(data, args.output, args.input)
     readable_audio(args.input)  # before the progress line: a refusal is the only line
+    keep_freed_memory()
     print(f"mastering {args.input} …", file=sys.stderr)
     profiles, _ = effective_profiles(data, use_personal=not args.no_personal)
     report, detection = master_file(args.input, args.output, args.kind, profiles)
