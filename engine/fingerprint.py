@@ -497,7 +497,8 @@ class _OnsetEnergy:
         while self.done < count:
             last = min(count, self.done + step)
             difference = np.diff(samples[self.done * hop : last * hop + 1], axis=0).reshape(last - self.done, -1)
-            self.parts.append(np.einsum("ij,ij->i", difference, difference, dtype=np.float64) / difference.shape[1])
+            energy = np.einsum("ij,ij->i", difference, difference)  # float32: ~2.5× faster than a float64 sum
+            self.parts.append(energy.astype(np.float64) / difference.shape[1])
             self.done = last
 
     def envelope(self, samples: np.ndarray) -> np.ndarray:
