@@ -45,11 +45,6 @@ FLUX_FRAME_SECONDS = 512 / 11025  # their frames (~46 ms), every quarter frame
 MEL_BANDS = 40
 
 
-def estimate(mono: np.ndarray, rate: int) -> tuple[float, float]:
-    """Tempo in BPM (0 when there is no pulse) and rhythm stability (0–1) of ``mono`` at ``rate`` Hz."""
-    return MelFlux(rate).result(mono)
-
-
 class MelFlux:
     """The onset functions of a mono signal fed as it grows (:meth:`feed`), then its tempo
     (:meth:`result`).
