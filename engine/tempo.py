@@ -55,7 +55,7 @@ class MelFlux:
     each block from its own stretch of the signal, so the values do not depend on how it arrives.
     """
 
-    BLOCK_FRAMES = 2048  # ~1 M samples per FFT call: a fresh process page-faults less
+    BLOCK_FRAMES = 512  # ~256 k samples per FFT call: the temporaries stay in cache (2048: 20 % slower)
 
     def __init__(self, rate: int) -> None:
         self.factor = max(1, round(rate / FLUX_RATE))
