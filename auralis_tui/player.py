@@ -290,7 +290,7 @@ class Player:
                 self._mastered_now = mastered  # a new start: no crossfade from the old choice
             while self._status.state == "playing" and filled < frames:
                 if not self._ring and self._exhausted == self._generation:  # the playlist has ended
-                    self._status.state = "stopped"
+                    self._status.state, self._status.message = "stopped", ""  # played out: no error to show
                     break
                 if not self._ring:
                     arrived = self._lock.wait_for(
@@ -362,27 +362,38 @@ class Player:
         sample rate waits for the ring to drain and reopens the stream). The next track's mastering
         is worked out while this one plays, so a slow lookup never leaves a gap between them."""
         upcoming = None  # (key, path, the future of its state)
+        skipped: set[Hashable] = set()  # tracks that could not be played since this selection
         while True:
             path = self._playlist.path_of(key)
             if path is None:  # removed from the playlist meanwhile
                 return self._end(generation)
-            details = audio.info(path)
-            same = upcoming and upcoming[:2] == (key, path)
-            state = upcoming[2].result() if same else self.state_for(path)
-            if not self._ensure_stream(details.rate, generation):
-                return
-            with self._lock:
-                if generation != self._generation:
+            try:
+                details = audio.info(path)
+                same = upcoming and upcoming[:2] == (key, path)
+                state = upcoming[2].result() if same else self.state_for(path)
+                if not self._ensure_stream(details.rate, generation):
                     return
-                if not self._primed:  # nothing sounds yet: show the track now, not at its first block
-                    self._status.info, self._status.duration = state, details.duration
-            upcoming = None
-            following = self._playlist.following(key)
-            if following is not None and (after := self._playlist.path_of(following)) is not None:
-                upcoming = (following, after, self._ahead.submit(self.state_for, after))
-            start = min(int(seconds * details.rate), max(0, details.frames - 1))
-            if not self._produce(key, path, start, generation, state, details.duration):
-                return
+                with self._lock:
+                    if generation != self._generation:
+                        return
+                    if not self._primed:  # nothing sounds yet: show the track now, not at its first block
+                        self._status.info, self._status.duration = state, details.duration
+                upcoming = None
+                following = self._playlist.following(key)
+                if following is not None and (after := self._playlist.path_of(following)) is not None:
+                    upcoming = (following, after, self._ahead.submit(self.state_for, after))
+                start = min(int(seconds * details.rate), max(0, details.frames - 1))
+                if not self._produce(key, path, start, generation, state, details.duration):
+                    return
+            except audio.AudioError as exc:  # an unreadable file: play on with the next one, as MPD does
+                skipped.add(key)
+                key, seconds, upcoming = self._playlist.following(key), 0.0, None
+                if key is None or key in skipped:
+                    raise  # nothing playable follows: stop, saying why
+                with self._lock:
+                    if generation == self._generation:
+                        self._status.message = f"skipped {exc}"
+                continue
             key, seconds = self._playlist.following(key), 0.0  # asked again: the playlist may have changed
             if key is None:
                 return self._end(generation)

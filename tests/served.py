@@ -26,9 +26,11 @@ class Served:
         self.home, self.sink = home, sink
         self.env = {**os.environ, "HOME": str(sink)}
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 120, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run([AURALIS, "--home", str(self.home), *args], env=self.env, capture_output=True,
-                                text=True, timeout=timeout)  # fmt: skip
+                                text=True, timeout=timeout, cwd=cwd)  # fmt: skip
         if check and result.returncode != 0:
             raise AssertionError(f"auralis {' '.join(args)} → {result.returncode}: {result.stderr}")
         return result

@@ -370,3 +370,24 @@ def test_the_feeder_wakes_once_per_chunk_it_makes(tmp_path):
     # one wake per chunk made, plus the ends: the request, and up to one per chunk the device drains
     # from the full ring at the track's end (a wake per callback was 52 waits for 17 chunks)
     assert waits <= puts + RING_BLOCKS + 3, (waits, puts)
+
+
+def test_an_unreadable_file_is_skipped_and_the_music_plays_on(tmp_path, sink):
+    first = music(tmp_path / "1.wav", 1.0, 44100, freq=300.0)
+    broken = tmp_path / "2.flac"
+    broken.write_text("not audio")
+    last = music(tmp_path / "3.wav", 1.0, 44100, freq=500.0)
+    result = run(sink, str(first), str(broken), str(last), home=tmp_path / "home", script=GAPLESS)
+    assert result.returncode == 0, result.stderr
+    track, underruns = map(int, result.stdout.split())
+    assert track == 2  # past the broken file, to the end
+    assert_delivered(played(sink), np.concatenate([expected_stereo(first), expected_stereo(last)]), underruns)
+
+
+def test_an_unreadable_last_file_stops_saying_why(tmp_path, sink):
+    first = music(tmp_path / "1.wav", 0.5, 44100)
+    broken = tmp_path / "2.flac"
+    broken.write_text("not audio")
+    result = run(sink, str(first), str(broken), home=tmp_path / "home", script=GAPLESS.replace(
+        "print(status.track, status.underruns)", "print(status.state, status.message)"))  # fmt: skip
+    assert result.stdout.strip() == "stopped 2.flac: not an audio file (format not recognised)", result.stderr

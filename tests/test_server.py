@@ -95,6 +95,21 @@ def test_rate_without_a_file_rates_what_plays_with_the_variant_the_server_chose(
     assert served.feedback()[-1]["heard"] == "original"
 
 
+def test_rating_an_unreadable_file_is_refused_in_one_line(served, tmp_path):
+    """The app's 1–5 on a broken library row: a plain reason, not an internal error."""
+    broken = tmp_path / "notes.flac"
+    broken.write_text("not audio")
+    before = served.feedback()
+    served.cli("status")
+    client = served.raw()
+    try:
+        reply = client.ask("record", path=str(broken), rating=3)
+    finally:
+        client.close()
+    assert reply["error"] == "cannot rate notes.flac: not an audio file (format not recognised)"
+    assert served.feedback() == before
+
+
 def test_rate_without_a_file_needs_something_playing(served):
     served.cli("queue", "add", "--query", ALL)
     before = served.feedback()
@@ -239,6 +254,16 @@ def test_the_server_outlives_a_hangup_and_a_second_server_is_refused(served):
     second = served.cli("serve", "--foreground", check=False)
     assert second.returncode == 1 and f"a server already runs for this home (pid {pid})" in second.stderr
     assert "server already running" in served.cli("serve").stdout
+
+
+def test_the_server_imports_nothing_from_the_folder_it_was_started_from(served, tmp_path):
+    """``python -m`` puts the current folder first on the import path: a user's own ``engine``
+    package there must not replace the server's, and the server must not hold that folder."""
+    project = tmp_path / "project"
+    (project / "engine").mkdir(parents=True)
+    (project / "engine" / "__init__.py").write_text("raise ImportError('the project in this folder')\n")
+    assert served.cli("status", cwd=project).stdout.startswith("■ stopped")
+    assert Path(os.readlink(f"/proc/{served.pid()}/cwd")) == served.home
 
 
 def test_stop_server_and_service_unit(served, tmp_path):

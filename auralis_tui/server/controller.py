@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from engine.errors import AudioError
+
 from .. import feedback
 from ..errors import AudioUnavailable
 from ..treatments import Treatments
@@ -399,7 +401,11 @@ class Controller:
         from .. import rating
         from ..learning import after_feedback
 
-        line = rating.record(self.home, state or self.treatments.state(path), event, **fields)
+        try:
+            state = state or self.treatments.state(path)
+        except AudioError as exc:  # an unreadable file: the client says so in one line
+            raise Refusal(f"cannot rate {exc}") from None
+        line = rating.record(self.home, state, event, **fields)
         outcome = after_feedback(self.home, path)
         self.treatments.learned(path, outcome.learned)
         return line, outcome

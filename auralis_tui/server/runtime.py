@@ -118,13 +118,16 @@ def _dial(path: Path) -> socket.socket:
 
 def spawn(home: Path, audio: bool = True) -> subprocess.Popen:
     """Start ``auralis serve --foreground`` detached from this terminal: its own session (no
-    hang-up reaches it), stdin from /dev/null, output appended to ``server.log``."""
+    hang-up reaches it), stdin from /dev/null, output appended to ``server.log``. It runs in the
+    home, and ``-P`` keeps the folder it was started from off its import path (``-m`` would put
+    it first: a user's own ``engine/`` there would replace ours)."""
     sound = [] if audio else ["--no-audio"]
-    command = [sys.executable, "-m", "auralis_tui", "--home", str(home), *sound, "serve", "--foreground"]
+    command = [sys.executable, "-P", "-m", "auralis_tui", "--home", str(home), *sound, "serve", "--foreground"]
     with open(log_path(home), "ab") as log:
         return subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True
-        )
+            command, cwd=home, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            close_fds=True,
+        )  # fmt: skip
 
 
 def last_line(path: Path) -> str:
