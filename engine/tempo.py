@@ -45,11 +45,6 @@ FLUX_FRAME_SECONDS = 512 / 11025  # their frames (~46 ms), every quarter frame
 MEL_BANDS = 40
 
 
-def estimate(mono: np.ndarray, rate: int) -> tuple[float, float]:
-    """Tempo in BPM (0 when there is no pulse) and rhythm stability (0–1) of ``mono`` at ``rate`` Hz."""
-    return MelFlux(rate).result(mono)
-
-
 class MelFlux:
     """The onset functions of a mono signal fed as it grows (:meth:`feed`), then its tempo
     (:meth:`result`).
@@ -60,7 +55,7 @@ class MelFlux:
     each block from its own stretch of the signal, so the values do not depend on how it arrives.
     """
 
-    BLOCK_FRAMES = 2048  # ~1 M samples per FFT call: a fresh process page-faults less
+    BLOCK_FRAMES = 512  # ~256 k samples per FFT call: the temporaries stay in cache (2048: 20 % slower)
 
     def __init__(self, rate: int) -> None:
         self.factor = max(1, round(rate / FLUX_RATE))
