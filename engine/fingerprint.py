@@ -340,6 +340,7 @@ def _hann(spectrum: np.ndarray, length: int) -> np.ndarray:
 
 
 ROLLOFF_BLOCK = 32  # bins summed together before the rolloff's cumulative sum
+_ROLLOFF_ONES = np.ones(ROLLOFF_BLOCK)
 
 
 def _frame_spectral(spectrum: np.ndarray, freqs: np.ndarray, length: int, scale: float = 1.0) -> np.ndarray:
@@ -364,13 +365,16 @@ def _rolloff_bins(magnitude: np.ndarray, targets: np.ndarray) -> np.ndarray:
     last bin): the cumulative sum runs over blocks of bins, then inside the one block that matters."""
     rows, bins = magnitude.shape
     whole = bins // ROLLOFF_BLOCK * ROLLOFF_BLOCK
-    block_sums = magnitude[:, :whole].reshape(rows, -1, ROLLOFF_BLOCK).sum(axis=2)
-    running = np.concatenate([np.zeros((rows, 1)), np.cumsum(block_sums, axis=1)], axis=1)
+    running = np.zeros((rows, whole // ROLLOFF_BLOCK + 1))  # sums of the first 0, 1, 2 … blocks
+    np.cumsum(magnitude[:, :whole].reshape(rows, -1, ROLLOFF_BLOCK) @ _ROLLOFF_ONES, axis=1, out=running[:, 1:])
     blocks = (running[:, 1:] < targets[:, None]).sum(axis=1)  # whole blocks below the target
-    offsets = blocks[:, None] * ROLLOFF_BLOCK + np.arange(ROLLOFF_BLOCK)[None, :]
-    inside = np.where(offsets < bins, np.take_along_axis(magnitude, np.minimum(offsets, bins - 1), axis=1), 0.0)
-    before = np.take_along_axis(running, blocks[:, None], axis=1)
-    below = (before + np.cumsum(inside, axis=1) < targets[:, None]).sum(axis=1)
+    index = np.arange(rows)
+    before = running[index, blocks]
+    wanted = blocks[:, None] * ROLLOFF_BLOCK + np.arange(ROLLOFF_BLOCK)
+    offsets = np.minimum(wanted, bins - 1)
+    inside = magnitude[index[:, None], offsets]
+    inside[offsets < wanted] = 0.0  # past the last bin
+    below = (before[:, None] + np.cumsum(inside, axis=1) < targets[:, None]).sum(axis=1)
     return np.minimum(blocks * ROLLOFF_BLOCK + below, bins - 1)
 
 
