@@ -229,7 +229,8 @@ class _Scanner:
             parseval[-1] = 1.0 / frame
         scale = 0.25 if channels == 2 else 1.0  # |2·mid|² = 4·|mid|²
         k_scale = 2.0 * scale if channels == 2 else 1.0  # and L² + R² = 2·(mid² + side²)
-        self.weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
+        weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
+        self.weights = np.repeat(weights, 2, axis=0)  # for re² and im² of each bin (no |X|: no square root)
         self.projections = np.ascontiguousarray(self.k_weighted.plan.projections.T, np.float32)
         self.parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
         self.cross = 0.0
@@ -246,7 +247,7 @@ class _Scanner:
         else:
             mid, side = block[:, 0].astype(np.float64).reshape(-1, frame), None
         spectrum = np.fft.rfft(mid, axis=1)
-        circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
+        circular, energy = (np.square(spectrum.view(np.float64)) @ self.weights).T
         self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
         mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
         self.sums[0] += spectrum[:, 0].real.sum()
@@ -254,7 +255,7 @@ class _Scanner:
         self.parts["spectral"].append(_frame_spectral(spectrum, self.freqs, frame, 2.0 if side is not None else 1.0))
         if side is not None:
             side_spectrum = np.fft.rfft(side, axis=1)
-            side_circular, side_energy = (loudness.power_spectrum(side_spectrum) @ self.weights).T
+            side_circular, side_energy = (np.square(side_spectrum.view(np.float64)) @ self.weights).T
             circular = circular + side_circular
             self.parts["side"].append(side_energy)
             mean_side = side_spectrum[:, 0].real / frame
