@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def data_home(override: str | Path | None = None) -> Path:
     else:
         root = Path(platformdirs.user_data_dir("auralis", appauthor=False))
     root = root.expanduser().resolve()
+    if root.exists() and not root.is_dir():  # mkdir would say only "File exists"
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(root))
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -205,13 +205,15 @@ class Player:
             self._lock.notify_all()
 
     def seek(self, seconds: float, relative: bool = False) -> None:
-        """Move within the current track; a paused track stays paused."""
+        """Move within the current track; a paused track stays paused. Before the track's length
+        is known (it is still being prepared) the feeder keeps the target within it."""
         with self._lock:
             if self._status.track is None:
                 return
             paused = self._status.state == "paused"
             target = self._status.position + seconds if relative else seconds
-            self._start(self._status.track, min(max(0.0, target), max(0.0, self._status.duration - 0.05)))
+            end = self._status.duration - 0.05 if self._status.duration else target
+            self._start(self._status.track, min(max(0.0, target), max(0.0, end)))
             if paused:
                 self._status.state = "paused"
 

@@ -246,6 +246,17 @@ def test_rate_records_a_complete_line_and_confirms(tmp_path, track):
     assert feedback.read_log(home).events[-1]["fingerprint"] == pytest.approx(line["fingerprint"], rel=1e-5)
 
 
+def test_rate_takes_the_rating_after_the_file(tmp_path, track):
+    home = tmp_path / "home"
+    result = auralis("rate", str(track), "4", "--comment", "a bit thin", home=home)
+    assert result.returncode == 0, result.stderr
+    (line,) = feedback.read_log(home).events
+    assert (line["rating"], line["comment"], line["track"]) == (4, "a bit thin", track.name)
+    clash = auralis("rate", str(track), "4", "--rating", "2", home=home)
+    assert clash.returncode == 1 and clash.stderr.count("\n") == 1 and "Traceback" not in clash.stderr
+    assert len(feedback.read_log(home).events) == 1
+
+
 @pytest.mark.parametrize("rating", ["0", "6", "4.5", "five"])
 def test_rate_refuses_ratings_outside_one_to_five(tmp_path, track, rating):
     result = auralis("rate", str(track), "--rating", rating, home=tmp_path / "home")

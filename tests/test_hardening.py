@@ -472,3 +472,10 @@ def test_a_hostile_file_name_never_reaches_the_terminal_raw(home, tmp_path):
     hostile.write_text("not audio")
     line = one_line(auralis(home, "rate", str(hostile), "--rating", "3"), 1, "pwned", "not an audio file")
     assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
+
+
+def test_a_home_that_is_a_file_is_named_as_such(tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    one_line(auralis(taken, "analyze"), 1, f"{taken}: not a folder")
+    assert taken.read_text() == "mine\n"

@@ -138,6 +138,20 @@ async def _comment_box_returns_focus_and_the_next_key_rates(home):
         assert len(feedback.read_log(home).events) == before + 2
 
 
+def test_an_empty_library_says_how_to_fill_it(home, tmp_path):
+    run(_an_empty_library_says_how_to_fill_it(home, tmp_path / "new-home"))
+
+
+async def _an_empty_library_says_how_to_fill_it(demo, new):
+    for data, empty in ((new, True), (demo, False)):
+        app = AuralisApp(data, audio=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.sub_title.endswith(" tracks"), "the library read")  # noqa: B023
+            await settle(pilot)
+            hint = app.query_one("#library-empty", Static)
+            assert hint.display is empty and "auralis scan DIR" in text(app, "#library-empty")
+
+
 def test_filter_narrows_the_library(home):
     run(_filter_narrows_the_library(home))
 

@@ -19,8 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the mastering parameters that apply to it. Comments like 'more bass', 'harsh' or 'too narrow' "
         "feed the keyword patterns of `auralis analyze`.",
     )
-    rt.add_argument("file", metavar="FILE|N", help="an audio file (with --rating), or a rating 1–5 alone: it rates "
+    rt.add_argument("file", metavar="FILE|N", help="an audio file (with its rating), or a rating 1–5 alone: it rates "
                     "the track the server plays now, as heard (the version and A/B variant it chose)")
+    rt.add_argument("stars", nargs="?", type=int, choices=RATINGS, metavar="N", help="FILE's rating, as --rating")
     rt.add_argument("--rating", type=int, choices=RATINGS, metavar="N", help="1 (worst) to 5")
     rt.add_argument("--comment", default="", metavar="TEXT", help="what you heard, in your words")
     rt.add_argument(
@@ -44,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from ..rating import fix, rate
 
     data = home(args)
+    if args.stars is not None:  # `rate FILE 4`
+        if args.rating not in (None, args.stars):
+            raise UserError(f"two ratings ({args.stars} and --rating {args.rating}): give one")
+        args.rating = args.stars
     playing = args.event == "rating" and args.rating is None and args.file in ("1", "2", "3", "4", "5")
     if playing and not Path(args.file).exists():
         return rate_playing(args, int(args.file))

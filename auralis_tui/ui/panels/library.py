@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.events import Resize
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from ...feedback import stars
 from ..format import cell, minutes
@@ -28,6 +28,8 @@ COLUMNS = (
     ("conf", "Conf", 4, 4),
     ("rated", "Rated", 5, 0),
 )
+EMPTY = ("No tracks yet: quit (q) and run `auralis scan DIR` on your music folder (with the same --home), "
+         "then open auralis again; or try `auralis demo`.")
 TITLE_MIN = 14
 PADDING = 2  # a DataTable cell's padding, both sides
 
@@ -94,10 +96,12 @@ class LibraryPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield FilterBox(placeholder="filter: artist, album, title or type · enter keeps it, esc clears", id="filter")
+        yield Static(EMPTY, id="library-empty")
         yield TrackTable(id="tracks", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(FilterBox).display = False
+        self.query_one("#library-empty").display = False  # until the library has been read
 
     def opened(self) -> None:
         self.query_one("#tracks").focus()
@@ -134,6 +138,7 @@ class LibraryPanel(Vertical):
     def show(self, rows: list[dict]) -> None:
         self.rows = rows
         self.by_path = {row["path"]: row for row in rows}
+        self.query_one("#library-empty").display = not rows
         self._fill()
 
     def selected(self) -> dict | None:
