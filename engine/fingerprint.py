@@ -229,7 +229,8 @@ class _Scanner:
             parseval[-1] = 1.0 / frame
         scale = 0.25 if channels == 2 else 1.0  # |2·mid|² = 4·|mid|²
         k_scale = 2.0 * scale if channels == 2 else 1.0  # and L² + R² = 2·(mid² + side²)
-        self.weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
+        weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
+        self.weights = np.repeat(weights, 2, axis=0)  # for re² and im² of each bin (no |X|: no square root)
         self.projections = np.ascontiguousarray(self.k_weighted.plan.projections.T, np.float32)
         self.parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
         self.cross = 0.0
@@ -246,7 +247,7 @@ class _Scanner:
         else:
             mid, side = block[:, 0].astype(np.float64).reshape(-1, frame), None
         spectrum = np.fft.rfft(mid, axis=1)
-        circular, energy = (loudness.power_spectrum(spectrum) @ self.weights).T
+        circular, energy = (np.square(spectrum.view(np.float64)) @ self.weights).T
         self.parts["mid"].append(energy)  # Σ (mid − segment mean)²
         mean_mid = spectrum[:, 0].real / frame  # bin 0 is N × the frame's mean
         self.sums[0] += spectrum[:, 0].real.sum()
@@ -254,7 +255,7 @@ class _Scanner:
         self.parts["spectral"].append(_frame_spectral(spectrum, self.freqs, frame, 2.0 if side is not None else 1.0))
         if side is not None:
             side_spectrum = np.fft.rfft(side, axis=1)
-            side_circular, side_energy = (loudness.power_spectrum(side_spectrum) @ self.weights).T
+            side_circular, side_energy = (np.square(side_spectrum.view(np.float64)) @ self.weights).T
             circular = circular + side_circular
             self.parts["side"].append(side_energy)
             mean_side = side_spectrum[:, 0].real / frame
@@ -340,6 +341,7 @@ def _hann(spectrum: np.ndarray, length: int) -> np.ndarray:
 
 
 ROLLOFF_BLOCK = 32  # bins summed together before the rolloff's cumulative sum
+_ROLLOFF_ONES = np.ones(ROLLOFF_BLOCK)
 
 
 def _frame_spectral(spectrum: np.ndarray, freqs: np.ndarray, length: int, scale: float = 1.0) -> np.ndarray:
@@ -364,13 +366,16 @@ def _rolloff_bins(magnitude: np.ndarray, targets: np.ndarray) -> np.ndarray:
     last bin): the cumulative sum runs over blocks of bins, then inside the one block that matters."""
     rows, bins = magnitude.shape
     whole = bins // ROLLOFF_BLOCK * ROLLOFF_BLOCK
-    block_sums = magnitude[:, :whole].reshape(rows, -1, ROLLOFF_BLOCK).sum(axis=2)
-    running = np.concatenate([np.zeros((rows, 1)), np.cumsum(block_sums, axis=1)], axis=1)
+    running = np.zeros((rows, whole // ROLLOFF_BLOCK + 1))  # sums of the first 0, 1, 2 … blocks
+    np.cumsum(magnitude[:, :whole].reshape(rows, -1, ROLLOFF_BLOCK) @ _ROLLOFF_ONES, axis=1, out=running[:, 1:])
     blocks = (running[:, 1:] < targets[:, None]).sum(axis=1)  # whole blocks below the target
-    offsets = blocks[:, None] * ROLLOFF_BLOCK + np.arange(ROLLOFF_BLOCK)[None, :]
-    inside = np.where(offsets < bins, np.take_along_axis(magnitude, np.minimum(offsets, bins - 1), axis=1), 0.0)
-    before = np.take_along_axis(running, blocks[:, None], axis=1)
-    below = (before + np.cumsum(inside, axis=1) < targets[:, None]).sum(axis=1)
+    index = np.arange(rows)
+    before = running[index, blocks]
+    wanted = blocks[:, None] * ROLLOFF_BLOCK + np.arange(ROLLOFF_BLOCK)
+    offsets = np.minimum(wanted, bins - 1)
+    inside = magnitude[index[:, None], offsets]
+    inside[offsets < wanted] = 0.0  # past the last bin
+    below = (before[:, None] + np.cumsum(inside, axis=1) < targets[:, None]).sum(axis=1)
     return np.minimum(blocks * ROLLOFF_BLOCK + below, bins - 1)
 
 
