@@ -270,6 +270,10 @@ async def _every_panel_shows_its_data(home):
         await pilot.press("m")
         await until(pilot, lambda: app.query_one("ProfilesPanel").marked == "metal@2.0", "metal@2.0 marked")
         versions.move_cursor(row=[k.value for k in versions.rows].index("studio@2.1"))
+        await pilot.press("r")  # the current version: nothing to roll back to, and no question asked
+        said = lambda: any("studio 2.1 is current" in str(n.message) for n in app._notifications)  # noqa: E731
+        await until(pilot, said, "'studio 2.1 is current'")
+        assert app.screen is versions.screen
         await pilot.press("d")
         await until(pilot, lambda: "metal@2.0" in text(app, "#diff"), "the diff against the marked version")
         compared = text(app, "#diff")

@@ -102,6 +102,9 @@ class ProfilesPanel(Horizontal):
                 self.rollback(ref)
 
         name, version = ref.split("@", 1)
+        if (name, version, True) in {(n, v, current) for n, v, _, current in self._versions}:
+            self.post_message(Notice(f"{name} {version} is current: select an earlier version to roll back to"))
+            return
         self.app.push_screen(Confirm(f"Make a new version of {name} equal to {version}?"), answered)
 
     @work(thread=True, exclusive=True, group="profiles-diff", exit_on_error=False)
