@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..feedback import skipped_note
-from .common import add_command, cell, home, print_json, print_table, since
+from .common import UserError, add_command, cell, home, print_json, print_table, since
 
 FIX_RATES = ("accept_rate", "undo_rate", "effectiveness")
 
@@ -28,11 +28,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import insights, store
+    from .. import insights, profiles, store
     from ..learning import degradations
 
     data_home = home(args)
     start = since(args.since)
+    known = profiles.names(data_home)
+    if args.kind is not None and args.kind not in known:
+        raise UserError(f"unknown type '{args.kind}' (known: {', '.join(known)})")
     with store.session(data_home):  # every query below on one attach of the database
         summaries = insights.type_summaries(data_home, start, args.kind)
         monthly = insights.monthly_summary(data_home, start, args.kind) if args.monthly_summary else []
