@@ -279,16 +279,25 @@ def to_stereo(samples: np.ndarray) -> np.ndarray:
     return np.stack([samples[:, 0] + shared, samples[:, 1] + shared], axis=1)
 
 
-def write(path: str | Path, samples: np.ndarray, rate: int) -> None:
-    """Write float samples to ``path`` atomically (temp file + rename); format from the extension."""
+def check_output(path: str | Path, rate: int) -> tuple[str, str]:
+    """The libsndfile (format, subtype) ``path`` is written in, or ``AudioError`` saying why it
+    cannot be: an unknown extension, a rate the format cannot store, no folder to write into."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITE_FORMATS:
         known = ", ".join(sorted(WRITE_FORMATS))
         raise AudioError(path, f"unknown output format '{suffix}' (use one of {known})")
-    major, subtype = WRITE_FORMATS[suffix]
     if suffix == ".opus" and rate not in OPUS_RATES:
         raise AudioError(path, f"Opus cannot store {rate} Hz (use {', '.join(map(str, OPUS_RATES))})")
+    if not path.parent.is_dir():
+        raise AudioError(path, f"no folder {path.parent} to write into")
+    return WRITE_FORMATS[suffix]
+
+
+def write(path: str | Path, samples: np.ndarray, rate: int) -> None:
+    """Write float samples to ``path`` atomically (temp file + rename); format from the extension."""
+    path = Path(path)
+    major, subtype = check_output(path, rate)
     partial = path.with_name(f".{path.name}.partial")
     samples = samples[:, None] if samples.ndim == 1 else samples
     try:

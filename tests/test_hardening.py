@@ -479,3 +479,12 @@ def test_a_home_that_is_a_file_is_named_as_such(tmp_path):
     taken.write_text("mine\n")
     one_line(auralis(taken, "analyze"), 1, f"{taken}: not a folder")
     assert taken.read_text() == "mine\n"
+
+
+def test_master_refuses_an_output_it_cannot_write_before_rendering(home, track, tmp_path):
+    cases = [(tmp_path / "gone" / "out.wav", f"no folder {tmp_path / 'gone'} to write into"),
+             (tmp_path / "out.xyz", "unknown output format '.xyz'"),
+             (tmp_path / "out.opus", "Opus cannot store 44100 Hz")]  # fmt: skip
+    for target, words in cases:
+        one_line(auralis(home, "master", str(track), str(target)), 1, target.name, words)  # no "mastering …" line
+    assert sorted(p.name for p in tmp_path.rglob("out*")) == []

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from textual import events
@@ -429,3 +430,46 @@ async def _attached_app_lists_the_servers_library(home, expected):
         await pilot.press("enter")  # plays the list from the top through the server
         await until(pilot, lambda: app.player.status().path and str(app.player.status().path) == expected[0],
                     "the first track playing")  # fmt: skip
+
+
+def test_a_server_that_could_not_start_is_tried_again_by_the_next_key(home, sink, monkeypatch):
+    """The app opens while the server cannot start (a bad [mpd] setting); once the setting is fixed,
+    enter starts it and plays, without reopening the app."""
+    config = home / "config.toml"
+    good = config.read_text()
+    config.write_text(good + '\n[mpd]\nlisten = "0.0.0.0:6600"\n')  # no password: the server refuses
+    monkeypatch.setenv("HOME", str(sink))  # the server the app starts plays into the file sink
+    run(_server_tried_again(home, config, good))
+
+
+async def _server_tried_again(home, config, good):
+    app = AuralisApp(home, server=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.audio_message.startswith("no server"), "the failed start said")
+        config.write_text(good)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.remote and app.player.status().path, "the first track playing")
+        await settle(pilot)
+
+
+def test_results_arriving_while_the_app_closes_are_dropped(home):
+    """q pressed just as a worker finishes (the queue, the library, a rating): no crash on the way out."""
+    run(_results_arriving_while_the_app_closes(home))
+
+
+async def _results_arriving_while_the_app_closes(home):
+    from auralis_tui.ui import messages as msg
+
+    def post_once_closing() -> None:  # as a worker thread whose result comes as the app shuts down
+        while app.is_running:
+            time.sleep(0.0005)
+        for late in (msg.QueueLoaded([], None), msg.LibraryLoaded([]), msg.Notice("late", "warning", 1.0)):
+            app.post_message(late)
+
+    app = AuralisApp(home, audio=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        late = threading.Thread(target=post_once_closing)
+        late.start()
+    late.join()
+    assert not (home / "crash.log").exists()

@@ -25,6 +25,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.audio import check_output
+
     from ..analysis import master_file, readable_audio
     from ..paths import refuse_overwrite
     from ..personal import effective_profiles
@@ -32,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     data = home(args)
     refuse_overwrite(data, args.output, args.input)
-    readable_audio(args.input)  # before the progress line: a refusal is the only line
+    # before the progress line and the render: a refusal is the only line, and comes at once
+    check_output(args.output, readable_audio(args.input).rate)
     keep_freed_memory()
     print(f"mastering {args.input} …", file=sys.stderr)
     profiles, _ = effective_profiles(data, use_personal=not args.no_personal)

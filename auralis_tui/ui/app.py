@@ -16,7 +16,7 @@ import signal
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, wraps
 from pathlib import Path
 from typing import ClassVar
 
@@ -38,6 +38,21 @@ from .screens import CommentBox, Confirm, Help
 VOLUME_STEP = 0.05
 OPENING = "opening the audio device…"
 CONNECTING = "connecting to the music server…"
+
+
+def result(message_type: type):
+    """``@on(message_type)`` for what a worker or the server's reader thread posts: a message that
+    arrives while the app closes is dropped, as the widgets it would update are gone."""
+
+    def decorate(handler):
+        @wraps(handler)
+        def while_open(app: App, message) -> None:
+            if app.is_running:
+                handler(app, message)
+
+        return on(message_type)(while_open)
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -298,7 +313,7 @@ class AuralisApp(App):
 
     # --- messages --------------------------------------------------------------------------------
 
-    @on(msg.LibraryLoaded)
+    @result(msg.LibraryLoaded)
     def _library_loaded(self, message: msg.LibraryLoaded) -> None:
         if not self._started:
             self._started = True
@@ -306,7 +321,7 @@ class AuralisApp(App):
         self.panel(LibraryPanel).show(message.rows)
         self.sub_title = f"{len(message.rows)} tracks"
 
-    @on(msg.InsightsLoaded)
+    @result(msg.InsightsLoaded)
     def _insights_loaded(self, m: msg.InsightsLoaded) -> None:
         self.panel(PatternsPanel).show(m.summaries, m.applicable)
         self.panel(TrendsPanel).show(m.monthly, m.distribution, m.versions, m.fixes, m.confidences, m.heard)
@@ -320,9 +335,11 @@ class AuralisApp(App):
         for request in pending:  # enter or e was pressed while the player was opening
             self.post_message(request)
 
-    @on(msg.AudioOff)
+    @result(msg.AudioOff)
     def _audio_off(self, message: msg.AudioOff) -> None:
         self.audio_message = message.reason
+        if self.pending:  # a key waited for the player: say why nothing happened
+            self.notify(safe(message.reason), severity="warning")
         self.pending = []
 
     def _not_ready(self, message) -> bool:
@@ -331,6 +348,10 @@ class AuralisApp(App):
             return False
         if self.audio_message in (OPENING, CONNECTING):
             self.pending.append(message)
+        elif self.use_server:  # the server could not be started: try again (the config may be fixed now)
+            self.audio_message = CONNECTING
+            self.pending.append(message)
+            self.open_player()
         else:
             self.notify(self.audio_message or "no sound", severity="warning")
         return True
@@ -342,7 +363,7 @@ class AuralisApp(App):
         self.player.load(message.paths)
         self.player.play(message.index)
 
-    @on(msg.ServerSaid)
+    @result(msg.ServerSaid)
     def _server_said(self, message: msg.ServerSaid) -> None:
         if message.name == "playlist" and self.remote:
             self.load_queue()
@@ -353,12 +374,12 @@ class AuralisApp(App):
             self._insights_changed()
         elif message.name == "error":
             self.notify(safe(message.data), severity="warning", timeout=4)
-        elif message.name == "closed" and self.is_running:
+        elif message.name == "closed":
             self.player, self.audio_message = None, CONNECTING
             self.notify("the music server stopped; starting it again", severity="warning", timeout=3)
             self.set_timer(1.0, self.open_player)
 
-    @on(msg.QueueLoaded)
+    @result(msg.QueueLoaded)
     def _queue_loaded(self, message: msg.QueueLoaded) -> None:
         self.panel(QueuePanel).show(message.items, message.current)
 
@@ -385,7 +406,7 @@ class AuralisApp(App):
             step = -1 if message.action == "up" else 1
             self.player.edit("move", source=message.position, target=max(0, message.position + step))
 
-    @on(msg.EventRecorded)
+    @result(msg.EventRecorded)
     def _recorded(self, message: msg.EventRecorded) -> None:
         line = message.line
         if line["event"] == "rating":
@@ -401,14 +422,14 @@ class AuralisApp(App):
     def _learned(self, message: msg.Learned) -> None:
         self.treatments.learned(message.path, message.confidence)  # the next play or rating uses it
 
-    @on(msg.Degradations)
+    @result(msg.Degradations)
     def _degradations(self, message: msg.Degradations) -> None:
         new = [warning for warning in message.warnings if warning not in self.degraded]
         self.degraded = message.warnings
         for warning in new:
             self.notify(f"{safe(warning.message())} — or press R", severity="warning", timeout=15)
 
-    @on(msg.MasteringChanged)
+    @result(msg.MasteringChanged)
     def _mastering_changed(self, message: msg.MasteringChanged) -> None:
         self.notify(safe(message.notice), timeout=5)
         if self.remote:  # new parameters for the next ratings and plays
@@ -419,7 +440,7 @@ class AuralisApp(App):
         if self.query_one(TabbedContent).active == "profiles":
             self.panel(ProfilesPanel).load()
 
-    @on(msg.Notice)
+    @result(msg.Notice)
     def _notice(self, message: msg.Notice) -> None:
         self.notify(safe(message.text), severity=message.severity, timeout=message.timeout)
 
