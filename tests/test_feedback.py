@@ -290,6 +290,13 @@ def test_analyze_json_and_torn_lines(tmp_path):
     text = auralis("analyze", "--type", "studio", home=home)
     assert "treble_db" in text.stdout and "skipped" in text.stdout
     assert auralis("analyze", "--since", "soon", home=home).returncode == 1
+    typo = auralis("analyze", "--type", "studi0", home=home)  # a typo is named, not "no ratings yet"
+    assert typo.returncode == 1 and typo.stderr.startswith("auralis: unknown type 'studi0' (known: bootleg,")
+
+
+def test_sql_help_names_every_view(tmp_path):
+    shown = " ".join(auralis("sql", "--help", home=tmp_path).stdout.split())
+    assert [name for name in store.VIEW_NAMES if name not in shown] == []
 
 
 SECRET = "secret-b7e1"  # the content of a file the user's SQL must not be able to read

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     data_home = home(args)
     start = since(args.since)
     known = profiles.names(data_home)
-    if args.kind is not None and args.kind not in known:
+    if args.kind and args.kind not in known:
         raise UserError(f"unknown type '{args.kind}' (known: {', '.join(known)})")
     with store.session(data_home):  # every query below on one attach of the database
         summaries = insights.type_summaries(data_home, start, args.kind)

@@ -16,7 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="read-only SQL over the library and the feedback",
         description="Run one SELECT over the documented views: tracks, feedback, ratings, mastered_ratings, "
         "heard_comparison, ratings_monthly, rating_distribution, profile_satisfaction, fix_events, "
-        "fix_effectiveness, track_ratings. Writes, ATTACH, COPY, INSTALL/LOAD and reading other files are refused.",
+        "fix_effectiveness, track_ratings. Writes, "
+        "ATTACH, COPY, INSTALL/LOAD and reading other files are refused.",
     )
     sq.add_argument("query", metavar="SQL")
     sq.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv or json: every type")
