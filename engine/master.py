@@ -294,9 +294,9 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     """Render ``samples`` through the chain; returns float32 audio and a :class:`MasterReport`."""
     from scipy import signal
 
-    lufs_in = loudness.playback_loudness(samples, rate)
     sos = design_eq(params, rate)
     prepared = _prepare(samples)
+    lufs_in = loudness.playback_loudness(prepared, rate)  # of what is mastered and heard: a surround file's fold
     zi = steady_state(sos, prepared[0]) if len(prepared) else None
     filtered = signal.sosfilt(sos, prepared, axis=0, zi=zi)[0] if zi is not None else prepared
     shaped = apply_width(filtered, params.width)

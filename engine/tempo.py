@@ -159,8 +159,8 @@ def _tempo(onset: np.ndarray, accent: np.ndarray, hop_seconds: float) -> tuple[f
     (module docstring): candidate lags are its peaks within 50–220 BPM, weighted by the prior;
     then the half lag is checked (faster), then the accent at twice the lag (slower). The
     winning lag is refined by parabolic interpolation."""
-    min_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))
-    max_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))
+    min_lag = int(np.ceil(60.0 / TEMPO_RANGE_BPM[1] / hop_seconds))  # the lags whose tempo is in range:
+    max_lag = int(np.floor(60.0 / TEMPO_RANGE_BPM[0] / hop_seconds))  # a faster pulse is read in half time
     n = len(onset)
     if n < 2 * max_lag or not (onset - onset.mean()).any():
         return 0.0, 0.0

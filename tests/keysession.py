@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from auralis_tui import feedback
 from auralis_tui.ui.app import AuralisApp
@@ -24,11 +25,15 @@ WRITES = {**{str(n): "rating" for n in range(1, 6)}, "u": "undo", "y": "accept",
 
 
 async def settle(pilot) -> None:
-    """Wait until no worker runs and none starts during a short pause (loads chain into others)."""
+    """Wait until no worker runs and none starts during a short pause (loads chain into others).
+    A worker cancelled on the way (a newer one of its exclusive group replaced it) is no failure."""
     quiet = 0
     while quiet < 2:
         busy = any(worker.is_running for worker in pilot.app.workers)
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            busy = True
         await pilot.pause(0.05)
         quiet = 0 if busy else quiet + 1
 

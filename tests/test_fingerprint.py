@@ -97,6 +97,12 @@ def test_click_tempo_neither_halved_nor_doubled(bpm):
     assert fp.rhythm_stability > 0.5
 
 
+@pytest.mark.parametrize("bpm", [222, 226, 240, 300])
+def test_a_pulse_faster_than_the_range_is_read_in_half_time(bpm):
+    """The tempo stays within 50–220 BPM: lags a hop short of 220 BPM read 222–226 before."""
+    assert fingerprint(click_track(bpm, 30, 44100), 44100).tempo_bpm == pytest.approx(bpm / 2, rel=0.01)
+
+
 @pytest.mark.parametrize("name", sorted(CHARACTERS))
 def test_tempo_of_synthesized_music_is_its_tempo(name):
     # Drums, bass and chords at a known tempo. Metal (168 BPM, kick on every other beat) may be

@@ -11,6 +11,7 @@ from scipy import signal
 
 from auralis_tui.synth import CHARACTERS, render
 from engine import audio, loudness
+from engine.fingerprint import fingerprint
 from engine.master import (
     SAFETY_DB,
     LimiterTiming,
@@ -214,6 +215,16 @@ def test_surround_folds_to_stereo_by_channel_content():
         assert side["LFE"] < 1e-3 * side[own]
         for shared in ("C", "Ls", "Rs"):
             assert 20 * np.log10(side[shared] / side[own]) == pytest.approx(-3.01, abs=0.1)
+
+
+def test_surround_input_loudness_is_that_of_the_stereo_fold_it_masters():
+    """The report's input loudness is the fold's on a stereo pair — what the chain works on and the
+    listener hears, and the fingerprint's figure — not the 5.1 programme's (0.7 LU apart here)."""
+    rate = 48000
+    surround = np.stack([sine(f, 3, rate, -30) for f in (300, 500, 700, 60, 900, 1100)], axis=1).astype(np.float32)
+    _, report = master(surround, rate, MasterParams(target_lufs=-30.0))
+    assert report.lufs_in == pytest.approx(loudness.playback_loudness(audio.to_stereo(surround), rate), abs=0.01)
+    assert report.lufs_in == pytest.approx(fingerprint(surround, rate).lufs, abs=0.05)
 
 
 @pytest.mark.parametrize("rate", [8000, 192000])
