@@ -123,7 +123,7 @@ def segment_power(samples: np.ndarray, rate: int) -> SegmentPower:
 
 
 def power_spectrum(spectrum: np.ndarray) -> np.ndarray:
-    """|X|² of a complex spectrum (float64; ``abs`` then square is ~4× faster than re² + im²)."""
+    """|X|² of a complex spectrum, in its precision (``abs`` then square is ~4× faster than re² + im²)."""
     power = np.abs(spectrum)
     return np.square(power, out=power)
 

@@ -35,6 +35,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .fft import rfft_rows
+
 TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
 TEMPO_DOUBLE_RATIO = 0.9  # a pulse at half the lag this strong is the beat (no halved tempo)
@@ -63,7 +65,7 @@ class MelFlux:
         self.length = length = 1 << max(4, round(math.log2(FLUX_FRAME_SECONDS * round(low_rate))))  # 512
         self.hop = length // 4
         self.hop_seconds = self.hop / low_rate
-        self.window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+        self.window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
         self.mel = _mel_filters(length, low_rate).astype(np.float32)
         self.average = np.full(self.factor, 1.0 / self.factor, np.float32)
         self.parts: list[np.ndarray] = []
@@ -107,9 +109,8 @@ class MelFlux:
 
 
 def _band_power(frames: np.ndarray, window: np.ndarray, mel: np.ndarray) -> np.ndarray:
-    """Mel band power of windowed frames: a float64 FFT (numpy's float32 one is slower), then
-    |X|² and the filter bank in float32 (half the cost of the float64 product)."""
-    power = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
+    """Mel band power of windowed frames, in float32 (:func:`engine.fft.rfft_rows`)."""
+    power = np.abs(rfft_rows(frames * window))
     return np.square(power, out=power) @ mel
 
 
