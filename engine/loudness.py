@@ -312,6 +312,7 @@ OVERSAMPLED_RATE = 352800  # 8× at 44.1 kHz, 16× at 22.05 kHz
 #: Input samples on each side of ``n`` that shape the envelope at ``n`` (67 before, 68 after).
 INTERPOLATION_REACH = TAPS_PER_PHASE // 2 + SHORT_TAPS // 4
 _CHUNK = 8192  # samples per matrix product
+_PIECE = 1 << 15  # samples interpolated at a time: the temporaries stay in cache, no page faults
 
 
 def oversampling_factor(rate: int) -> int:
@@ -366,12 +367,23 @@ def true_peak_envelope(channel: np.ndarray, factor: int, threshold: float = 0.0)
     if factor == 1 or len(x) == 0:
         return envelope
     reach = INTERPOLATION_REACH
-    padded = np.concatenate([np.zeros(reach, np.float32), x, np.zeros(reach, np.float32)])
     runs = _loud_runs(envelope, threshold / _gain_bound(factor)) if threshold > 0.0 else [(0, len(x))]
     for start, stop in runs:
-        peak = envelope[start:stop]
-        np.maximum(peak, _between_samples(padded[start : stop + 2 * reach], factor), out=peak)
+        for first in range(start, stop, _PIECE):
+            peak = envelope[first : min(stop, first + _PIECE)]
+            segment = _zero_extended(x, first - reach, first + len(peak) + reach)
+            np.maximum(peak, _between_samples(segment, factor), out=peak)
     return envelope
+
+
+def _zero_extended(x: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``x[start:stop]``, with zeros where the range passes either end of ``x``."""
+    if start >= 0 and stop <= len(x):
+        return x[start:stop]
+    out = np.zeros(stop - start, x.dtype)
+    first, last = max(start, 0), min(stop, len(x))
+    out[first - start : last - start] = x[first:last]
+    return out
 
 
 def _between_samples(segment: np.ndarray, factor: int) -> np.ndarray:

@@ -34,6 +34,7 @@ SAFETY_DB = 0.2
 LOUDNESS_TOLERANCE_LU = 0.2  # re-run the loudness stage when the output misses by more
 ENVELOPE_SLACK_DB = 3.0  # interpolate where 3 dB more gain could reach the ceiling; more gain re-runs it
 _INTERPOLATION_SPAN = loudness.INTERPOLATION_REACH  # samples on each side that shape an inter-sample peak
+SHAPE_BLOCK = 1 << 16  # frames the offline render filters at a time
 
 
 # --- EQ -----------------------------------------------------------------------------------
@@ -126,11 +127,36 @@ def apply_width(samples: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
-def _prepare(samples: np.ndarray) -> np.ndarray:
-    """float64 working copy; more than two channels are folded to stereo."""
-    if samples.shape[1] > 2:
-        samples = to_stereo(samples)
-    return samples.astype(np.float64)
+class _Shaper:
+    """EQ then width, fed consecutive blocks (the filter state carries over): float64 inside a
+    block, more than two channels folded to stereo first. The offline render and the stream
+    shape alike, so a track sounds the same either way."""
+
+    def __init__(self, params: MasterParams, rate: int) -> None:
+        self.sos, self.width = design_eq(params, rate), params.width
+        self.state: np.ndarray | None = None  # set from the first frame (see steady_state)
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        from scipy import signal
+
+        block = (to_stereo(block) if block.shape[1] > 2 else block).astype(np.float64)
+        if not len(block):
+            return block
+        if self.state is None:
+            self.state = steady_state(self.sos, block[0])
+        filtered, self.state = signal.sosfilt(self.sos, block, axis=0, zi=self.state)
+        return apply_width(filtered, self.width)
+
+
+def _shape(samples: np.ndarray, params: MasterParams, rate: int) -> np.ndarray:
+    """The shaped track (float32), block by block: no whole-track float64 temporaries (a 4-minute
+    stereo track is 170 MB in float64, and freshly faulted-in pages cost up to 2 s of system
+    time on a VM)."""
+    shaper = _Shaper(params, rate)
+    shaped = np.empty((len(samples), min(samples.shape[1], 2)), np.float32)
+    for first in range(0, len(samples), SHAPE_BLOCK):
+        shaped[first : first + SHAPE_BLOCK] = shaper(samples[first : first + SHAPE_BLOCK])
+    return shaped
 
 
 # --- limiter ------------------------------------------------------------------------------
@@ -181,7 +207,7 @@ def limiter_gain(envelope: np.ndarray, gain: float, ceiling: float, timing: Limi
     with np.errstate(divide="ignore", over="ignore"):  # silence / denormals: r = inf → 1
         required = np.minimum(np.float32(1.0), np.float32(ceiling / gain) / envelope)
     if len(required) == 0 or required.min() >= 1.0:
-        return np.ones(len(required))
+        return np.broadcast_to(np.float32(1.0), required.shape)  # idle: unity, read-only, no memory
     from scipy import ndimage
 
     # the signal is preceded by silence (r = 1); the average must see m[j] for those j too
@@ -218,8 +244,7 @@ class StreamingMaster:
         self.gain = 10.0 ** (gain_db / 20.0)
         self.ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
         self.timing = LimiterTiming.at(rate)
-        self._sos = design_eq(params, rate)
-        self._zi: np.ndarray | None = None  # set from the first frame (see steady_state)
+        self.pre_loudness = _Shaper(params, rate)  # EQ and width for one block, as the offline render
         self._buffer = np.zeros((self.timing.history, self.channels))
         self._envelope = np.zeros(self.timing.history, np.float32)  # of _buffer; its last span samples are redone
         self._pending = 0  # input frames received but not yet output
@@ -227,18 +252,6 @@ class StreamingMaster:
     @property
     def latency(self) -> int:
         return self.timing.latency
-
-    def pre_loudness(self, block: np.ndarray) -> np.ndarray:
-        """EQ and width for one block (the part that must match the offline render exactly)."""
-        from scipy import signal
-
-        block = _prepare(block)
-        if self._zi is None and len(block):
-            self._zi = steady_state(self._sos, block[0])
-        if self._zi is None:
-            return block
-        filtered, self._zi = signal.sosfilt(self._sos, block, axis=0, zi=self._zi)
-        return apply_width(filtered, self.params.width)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         return self._limit(self.pre_loudness(block) * self.gain)
@@ -292,20 +305,17 @@ class MasterReport:
 
 def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "") -> tuple[np.ndarray, MasterReport]:
     """Render ``samples`` through the chain; returns float32 audio and a :class:`MasterReport`."""
-    from scipy import signal
-
-    sos = design_eq(params, rate)
-    prepared = _prepare(samples)
-    lufs_in = loudness.playback_loudness(prepared, rate)  # of what is mastered and heard: a surround file's fold
-    zi = steady_state(sos, prepared[0]) if len(prepared) else None
-    filtered = signal.sosfilt(sos, prepared, axis=0, zi=zi)[0] if zi is not None else prepared
-    shaped = apply_width(filtered, params.width)
+    heard = to_stereo(samples) if samples.shape[1] > 2 else samples
+    lufs_in = loudness.playback_loudness(heard, rate)  # of what is mastered and heard: a surround file's fold
+    shaped = _shape(samples, params, rate)
     lufs_shaped = loudness.playback_loudness(shaped, rate)
     timing = LimiterTiming.at(rate)
     ceiling = 10.0 ** ((params.ceiling_dbtp - SAFETY_DB) / 20.0)
     gain_db = loudness_gain_db(lufs_shaped, params)
     exact_to_db = gain_db + ENVELOPE_SLACK_DB  # the envelope is exact wherever this gain could limit
-    envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
+    loudest = float(np.abs(shaped).max(initial=0.0))
+    exact_above = _exact_level(ceiling, exact_to_db, loudest)
+    envelope = true_peak_envelope(shaped, rate, exact_above)
     out, lufs_out, reduction, curve = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
     for _ in range(3):  # the limiter costs loudness on dense material: win it back
         missing = params.target_lufs - lufs_out
@@ -316,10 +326,11 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
         gain_db = min(gain_db + missing, params.max_gain_db)
         if gain_db > exact_to_db:
             exact_to_db = gain_db + ENVELOPE_SLACK_DB
-            envelope = true_peak_envelope(shaped, rate, ceiling / 10.0 ** (exact_to_db / 20.0))
+            exact_above = _exact_level(ceiling, exact_to_db, loudest)
+            envelope = true_peak_envelope(shaped, rate, exact_above)
         out, lufs_out, reduction, curve = _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped)
-    exact_from = ceiling * 10.0 ** ((gain_db - exact_to_db) / 20.0)  # output level above which envelope is exact
-    tp_out = _output_true_peak(out, envelope, 10.0 ** (gain_db / 20.0), curve, exact_from, rate)
+    gain = 10.0 ** (gain_db / 20.0)
+    tp_out = _output_true_peak(out, envelope, gain, curve, gain * exact_above, rate)
     if tp_out > params.ceiling_dbtp:  # last resort; keeps the ceiling promise absolute
         out *= np.float32(10.0 ** ((params.ceiling_dbtp - SAFETY_DB - tp_out) / 20.0))
         lufs_out = loudness.playback_loudness(out, rate)
@@ -337,6 +348,14 @@ def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "")
     return out, report
 
 
+def _exact_level(ceiling: float, exact_to_db: float, loudest: float) -> float:
+    """Level of the shaped signal above which its true-peak envelope is made exact: wherever a
+    gain of ``exact_to_db`` could reach the ``ceiling``, and at least wherever the signal could
+    exceed its ``loudest`` sample — so an output the limiter never touched has its true peak read
+    off the envelope, not measured again."""
+    return max(min(ceiling / 10.0 ** (exact_to_db / 20.0), loudest), 1e-30)
+
+
 def loudness_gain_db(lufs: float, params: MasterParams) -> float:
     """Gain that brings ``lufs`` to the target, capped at ``max_gain_db``; 0 for silence."""
     if lufs <= loudness.FLOOR_LUFS:
@@ -350,10 +369,10 @@ def _limit_to(shaped, envelope, gain_db, ceiling, timing, rate, lufs_shaped) -> 
     gain = 10.0 ** (gain_db / 20.0)
     curve = limiter_gain(envelope, gain, ceiling, timing)
     deepest = float(curve.min()) if len(curve) else 1.0
-    out = (shaped * (gain * curve)[:, None]).astype(np.float32)
     if deepest >= 1.0:  # limiter idle: loudness scales exactly with the gain
         lufs = lufs_shaped + gain_db if lufs_shaped > loudness.FLOOR_LUFS else loudness.FLOOR_LUFS
-        return out, lufs, 0.0, curve
+        return shaped * np.float32(gain), lufs, 0.0, curve
+    out = shaped * (gain * curve).astype(np.float32)[:, None]
     return out, loudness.playback_loudness(out, rate), -20.0 * float(np.log10(max(deepest, 1e-10))), curve
 
 
@@ -365,10 +384,13 @@ def _output_true_peak(out, envelope, gain, curve, exact_from, rate) -> float:
     ``out``. Output that never reaches ``exact_from`` is measured in full.
     """
     reach = _INTERPOLATION_SPAN
+    if float(curve.min(initial=1.0)) >= 1.0:  # the limiter never acted
+        peak = gain * float(envelope.max(initial=0.0))
+        return loudness.amplitude_to_db(peak) if peak >= exact_from else loudness.true_peak(out, rate)
     limited = np.concatenate([np.zeros(reach + 1, np.int64), np.cumsum(curve < 1.0), np.full(reach, -1)])
     limited[-reach:] = limited[-reach - 1]
     touched = limited[2 * reach + 1 :] > limited[: len(curve)]  # a limited sample within ±reach
-    peak = float((gain * envelope)[~touched].max(initial=0.0))
+    peak = gain * float(envelope[~touched].max(initial=0.0))
     if peak < exact_from:
         return loudness.true_peak(out, rate)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], touched.astype(np.int8), [0]]))).reshape(-1, 2)
