@@ -112,6 +112,29 @@ def test_rating_keys_rate_the_selected_row_when_nothing_plays(app, home):
     assert len(log.new()) == 2
 
 
+def test_answers_land_in_key_order_on_the_rating_typed_before_them(app, home):
+    """Keys typed faster than lines are written: each line lands in key order, u/y/x/z answer
+    the rating typed just before them (not the one before that), and each answer counts once
+    however often its key is pressed (a held x would otherwise count as many decisions in fix
+    effectiveness, and move the detection confidence as often)."""
+    log = Log(home)
+    app.keys("Down")
+    app.wait_for("rates → ")
+    app.keys("2", "x", "x", "x", "y", "z", "z", "3", "y", "y", "4", "u", "u", "y")
+    lines = log.wait_for_new(app, 7)
+    app.wait_for("no rating to withdraw")  # the second u: the 4 is withdrawn already
+    app.wait_for("already accepted for this rating", "rate a track first")
+    two, three, four = (line for line in lines if line["event"] == "rating")
+    assert [(line["event"], line["rating"] or (line.get("fix") or {}).get("parameter")) for line in lines] == [
+        ("rating", 2), ("reject", "profile"), ("undo", "profile"),
+        ("rating", 3), ("accept", "profile"),
+        ("rating", 4), ("undo", None),
+    ]  # fmt: skip
+    answered = [line.get("refers_to") for line in lines]
+    assert answered == [None, two["id"], two["id"], None, three["id"], None, four["id"]]
+    assert len(log.new()) == 7
+
+
 def test_comment_on_playing_returns_there_and_rates_the_track_heard(sound_app, home, sink):
     """Play, pause, move the Library cursor elsewhere, comment on Playing: the comment and the
     rating land on the track that plays, and `a` makes the next rating one of the original."""

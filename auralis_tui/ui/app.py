@@ -31,6 +31,7 @@ from .. import feedback
 from ..errors import AudioUnavailable
 from . import messages as msg
 from .commands import AuralisCommands
+from .feedback_writer import FeedbackWriter, Pending
 from .format import safe
 from .panels import PANELS, LibraryPanel, PatternsPanel, PlayingPanel, ProfilesPanel, QueuePanel, TrendsPanel
 from .screens import CommentBox, Confirm, Help
@@ -150,7 +151,11 @@ class AuralisApp(App):
         self.want_audio = audio
         self.use_server = server
         self.player = None
-        self.last_rated: dict | None = None
+        self.last_rated: dict | None = None  # the last rating written (the Playing panel shows it)
+        self.writer = FeedbackWriter(self, self.write_event)
+        self.ratings_typed = 0
+        self.answering: tuple[int, str] | None = None  # (serial, path) of the rating u/y/x/z answer
+        self.answers: set[str] = set()  # y/x/z given to it: each once
         self.pending_comment = ""
         self.pending: list = []  # play and queue requests made while the player opens: done once it is
         self.audio_message = CONNECTING if server else OPENING if audio else "sound off (--no-audio)"
@@ -290,8 +295,8 @@ class AuralisApp(App):
         listing = self.player.connection.request("queue")
         self.post_message(msg.QueueLoaded(listing["items"], self.player.status().track))
 
-    @work(thread=True, group="feedback", exit_on_error=False)
-    def write_event(self, path: str, event: str, fields: dict, state=None) -> None:
+    def write_event(self, path: str, event: str, fields: dict, state=None) -> dict:
+        """Write one feedback line (in the feedback writer's thread) and learn from it; the line."""
         from .. import rating
         from ..learning import Degradation, after_feedback
 
@@ -299,12 +304,13 @@ class AuralisApp(App):
             answer = self.player.connection.request("record", path=path, event=event, **fields)
             self.post_message(msg.EventRecorded(answer["line"]))
             self.post_message(msg.Degradations([Degradation(**warning) for warning in answer["degraded"]]))
-            return
+            return answer["line"]
         line = rating.record(self.home, state or self.treatments.state(path), event, **fields)
         self.post_message(msg.EventRecorded(line))
         outcome = after_feedback(self.home, path)  # may reveal a profile rated worse than before
         self.post_message(msg.Learned(path, outcome.learned))
         self.post_message(msg.Degradations(outcome.degradations))
+        return line
 
     @property
     def remote(self) -> bool:
@@ -415,6 +421,9 @@ class AuralisApp(App):
             self.notify(f"{feedback.stars(line['rating'])} {safe(title)} · {line['heard']} — saved", timeout=3)
             self.panel(LibraryPanel).show_rating(line["track_path"], line["rating"])
         else:
+            withdrawn = line["event"] == "undo" and not line.get("fix") and line["refers_to"]
+            if self.last_rated and withdrawn == self.last_rated["id"]:
+                self.last_rated = None  # the Playing panel stops showing it
             self.notify(f"{line['event']} recorded", timeout=3)
         self._insights_changed()
 
@@ -525,7 +534,9 @@ class AuralisApp(App):
             self.notify("select a track first", severity="warning")
             return
         fields = {"rating": given, "comment": self.pending_comment, "heard": target.heard}
-        self.write_event(target.path, "rating", fields, target.state)
+        self.ratings_typed += 1
+        self.writer.put(Pending(target.path, "rating", fields, target.state, serial=self.ratings_typed))
+        self.answering, self.answers = (self.ratings_typed, target.path), set()
         self.pending_comment = ""
 
     def action_comment(self) -> None:
@@ -542,19 +553,26 @@ class AuralisApp(App):
 
     def action_undo(self) -> None:
         """Withdraw the last rating (an undo without a fix parameter)."""
-        if not self.last_rated:
+        if not self.answering:
             self.notify("no rating to withdraw", severity="warning", timeout=2)
             return
-        self.write_event(self.last_rated["track_path"], "undo", {"refers_to": self.last_rated["id"]})
-        self.last_rated = None
+        serial, path = self.answering
+        self.writer.put(Pending(path, "undo", answers=serial))
+        self.answering = None
 
     def action_fix(self, event: str) -> None:
         """Accept, reject or undo the mastering applied to the last rated track."""
-        if not self.last_rated:
+        if not self.answering:
             self.notify("rate a track first: y/x/z answer its mastering", severity="warning", timeout=2)
             return
-        fields = {"refers_to": self.last_rated["id"], "fix": {"parameter": feedback.WHOLE_FIX}}
-        self.write_event(self.last_rated["track_path"], event, fields)
+        decided = self.answers & {"accept", "reject"}
+        if event in self.answers or (event != "undo" and decided):
+            said = "undone" if event == "undo" else "accepted" if "accept" in decided else "rejected"
+            self.notify(f"already {said} for this rating: rate again to answer anew", severity="warning", timeout=3)
+            return
+        self.answers.add(event)  # a held or repeated key must not count one answer many times
+        serial, path = self.answering
+        self.writer.put(Pending(path, event, {"fix": {"parameter": feedback.WHOLE_FIX}}, answers=serial))
 
     def action_undo_degradation(self) -> None:
         """One key back to the version that was rated better (after a confirmation)."""
