@@ -142,6 +142,7 @@ class Player:
         self._ring: collections.deque[_Block] = collections.deque()
         self._playlist: Playlist = Tracks([])
         self._exhausted = -1  # the generation whose feeder found nothing more to play
+        self._end_message = ""  # why it ended, shown once the ring has played out ("" when it simply ended)
         self._generation = 0
         self._request: tuple[int, float] | None = None  # (track, start seconds) for the feeder
         self._until: float | None = None  # where the callback stops (``play --seconds``)
@@ -292,7 +293,7 @@ class Player:
                 self._mastered_now = mastered  # a new start: no crossfade from the old choice
             while self._status.state == "playing" and filled < frames:
                 if not self._ring and self._exhausted == self._generation:  # the playlist has ended
-                    self._status.state, self._status.message = "stopped", ""  # played out: no error to show
+                    self._status.state, self._status.message = "stopped", self._end_message  # played out
                     break
                 if not self._ring:
                     arrived = self._lock.wait_for(
@@ -387,11 +388,16 @@ class Player:
                 start = min(int(seconds * details.rate), max(0, details.frames - 1))
                 if not self._produce(key, path, start, generation, state, details.duration):
                     return
+                skipped.clear()  # with repeat on, a file skipped on the last round is no sign of a dead end
             except audio.AudioError as exc:  # an unreadable file: play on with the next one, as MPD does
                 skipped.add(key)
                 key, seconds, upcoming = self._playlist.following(key), 0.0, None
-                if key is None or key in skipped:
-                    raise  # nothing playable follows: stop, saying why
+                if key is None or key in skipped:  # nothing playable follows: stop, saying why —
+                    with self._lock:  # once what the ring holds has played
+                        queued = any(block.generation == generation for block in self._ring)
+                    if not queued:
+                        raise
+                    return self._end(generation, str(exc))
                 with self._lock:
                     if generation == self._generation:
                         self._status.message = f"skipped {exc}"
@@ -400,11 +406,11 @@ class Player:
             if key is None:
                 return self._end(generation)
 
-    def _end(self, generation: int) -> None:
-        """Nothing follows: the callback stops once the ring has played out."""
+    def _end(self, generation: int, message: str = "") -> None:
+        """Nothing follows: the callback stops once the ring has played out, showing ``message``."""
         with self._lock:
             if generation == self._generation:
-                self._exhausted = generation
+                self._exhausted, self._end_message = generation, message
                 self._lock.notify_all()
 
     def _produce(

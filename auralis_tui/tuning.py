@@ -20,8 +20,8 @@ def one_blas_thread() -> None:
 def keep_freed_memory() -> None:
     """Let glibc's malloc keep 64 MB of freed memory instead of handing it back to the kernel
     at once (a no-op elsewhere). The analysis allocates and frees megabyte-sized temporaries
-    block after block, in three threads; handed back, each is faulted in again as fresh zeroed
-    pages. Measured on ``auralis fingerprint`` of a 3-minute FLAC: 23–33 k page faults and
+    block after block, in two threads (decode, analysis); handed back, each is faulted in again
+    as fresh zeroed pages. Measured on ``auralis fingerprint`` of a 3-minute FLAC: 23–33 k page faults and
     0.11–0.18 s of system time before, 10 k and 0.06–0.08 s after."""
     if not sys.platform.startswith("linux"):
         return

@@ -57,7 +57,7 @@ def tag_scan_figures(files: int, folder: Path) -> dict[str, float]:
     return {"files": files, "tag_rate": files / first_s, "rescan_s": rescan_s}
 
 
-def analysis_figures(folder: Path, files: int = 192) -> dict[str, float]:
+def analysis_figures(folder: Path, files: int = 192) -> dict[str, object]:
     """Analysis throughput with one and two worker processes on one-minute tracks."""
     root = folder / "analyse"
     root.mkdir()

@@ -6,8 +6,8 @@ float32 path is slower than its float64 one (2205-point rows: 1.2 vs 0.44 ms per
 AVX2 machine). SciPy's build of pocketfft (the C++ library numpy's FFT also comes from)
 transforms several rows per SIMD instruction, in float32 in 0.24 ms. ``import scipy.fft`` costs
 0.2–0.3 s of array-API set-up that a one-file ``auralis fingerprint`` would pay on every run, so
-the compiled transform is loaded on its own (1 ms); where SciPy's layout differs, numpy's
-float64 transform serves, with the same values to float32 precision.
+the compiled transform is loaded on its own (1 ms); where it is not found (SciPy moved or
+renamed it), numpy's float64 transform serves, with the same values to float32 precision.
 """
 
 from __future__ import annotations

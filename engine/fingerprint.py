@@ -22,7 +22,8 @@ the mono downmix of about 0.74 s (32768 samples at 44.1 kHz: 1.35 Hz bins, so th
 between sub-bass and bass is resolved to within a few hertz; a constant offset lands only in
 bins 0 and 1 of a Hann spectrum). Tempo and rhythm stability come from the mel spectral flux of
 the mono downmix (librosa's onset strength: the standard onset function) through a
-time-averaged tempogram (``engine.tempo``). numpy only: ``auralis fingerprint`` does not import scipy.
+time-averaged tempogram (``engine.tempo``). numpy, and SciPy's compiled FFT alone (``engine.fft``):
+``auralis fingerprint`` does not import ``scipy.fft``.
 
 The passes take the signal as it grows (:func:`fingerprint_decoding`: while a thread decodes the
 file, on the other core) and cut their work the same way however it arrives, so the values are
@@ -215,8 +216,9 @@ class _Scanner:
     carry the ¼ of their powers. The K-weighting's energies of L and R add up to those of 2·mid
     and 2·side halved (L² + R² = 2·(mid² + side²), sample by sample; for the state correction,
     a quadratic form, q(L) + q(R) = ½·(q(L+R) + q(L−R))), so its state projections are taken on
-    2·mid and 2·side with ½ folded into the projection vectors. Everything runs in float32 (the
-    values agree with float64 to ~10⁻⁶), the FFTs through :func:`engine.fft.rfft_rows`.
+    2·mid and 2·side with √½ folded into the projection vectors (½ on the quadratic form).
+    Everything runs in float32 (the values agree with float64 to ~10⁻⁶), the FFTs through
+    :func:`engine.fft.rfft_rows`.
     """
 
     def __init__(self, rate: int, channels: int) -> None:
@@ -234,8 +236,8 @@ class _Scanner:
         k_scale = 2.0 * scale if channels == 2 else 1.0  # and L² + R² = 2·(mid² + side²)
         weights = np.stack([self.k_weighted.plan.weights * k_scale, parseval * scale], axis=1)
         self.weights = np.repeat(weights, 2, axis=0).astype(np.float32)  # for re² and im² of each bin (no |X|)
-        half = math.sqrt(0.5) if channels == 2 else 1.0  # q(L) + q(R) = q(2·mid/√2) + q(2·side/√2)
-        self.projections = (self.k_weighted.plan.projections * half).astype(np.float32)
+        root_half = math.sqrt(0.5) if channels == 2 else 1.0  # q(L) + q(R) = q(2·mid/√2) + q(2·side/√2)
+        self.projections = (self.k_weighted.plan.projections * root_half).astype(np.float32)
         self.parts: dict[str, list[np.ndarray]] = {key: [] for key in ("mid", "side", "max", "min", "spectral")}
         self.cross = 0.0
 

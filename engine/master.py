@@ -238,7 +238,6 @@ class StreamingMaster:
     """
 
     def __init__(self, params: MasterParams, rate: int, channels: int, gain_db: float) -> None:
-        self.params = params
         self.rate = rate
         self.channels = min(channels, 2)
         self.gain = 10.0 ** (gain_db / 20.0)
@@ -305,8 +304,8 @@ class MasterReport:
 
 def master(samples: np.ndarray, rate: int, params: MasterParams, kind: str = "") -> tuple[np.ndarray, MasterReport]:
     """Render ``samples`` through the chain; returns float32 audio and a :class:`MasterReport`."""
-    heard = to_stereo(samples) if samples.shape[1] > 2 else samples
-    lufs_in = loudness.playback_loudness(heard, rate)  # of what is mastered and heard: a surround file's fold
+    samples = to_stereo(samples) if samples.shape[1] > 2 else samples  # a surround file is mastered folded
+    lufs_in = loudness.playback_loudness(samples, rate)  # of what is mastered and heard
     shaped = _shape(samples, params, rate)
     lufs_shaped = loudness.playback_loudness(shaped, rate)
     timing = LimiterTiming.at(rate)

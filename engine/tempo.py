@@ -36,6 +36,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .fft import rfft_rows
+from .loudness import power_spectrum
 
 TEMPO_RANGE_BPM = (50.0, 220.0)
 TEMPO_PRIOR_CENTRE_BPM = 120.0  # log-normal prior (σ = 1 octave) over the metrical levels
@@ -110,8 +111,7 @@ class MelFlux:
 
 def _band_power(frames: np.ndarray, window: np.ndarray, mel: np.ndarray) -> np.ndarray:
     """Mel band power of windowed frames, in float32 (:func:`engine.fft.rfft_rows`)."""
-    power = np.abs(rfft_rows(frames * window))
-    return np.square(power, out=power) @ mel
+    return power_spectrum(rfft_rows(frames * window)) @ mel
 
 
 def _rise(bands: np.ndarray) -> np.ndarray:

@@ -84,12 +84,12 @@ def band_noise(low: float, high: float, seconds: float, rate: int, seed: int = 0
 
 def alsa_sink(home: Path, paced_rate: int | None = None) -> Path:
     """Make ``home`` a HOME whose ALSA default device writes raw float frames to ``out.raw`` (unpaced;
-    DESIGN §6), or with ``paced_rate`` (frames a second) hands them to a reader that takes them at
+    DESIGN §6); with ``paced_rate`` (frames a second) they also go to a reader that takes them at
     that pace, as a sound card would."""
     home.mkdir(parents=True, exist_ok=True)
     target = home / "out.raw"
-    if paced_rate:
-        target = f"|{sys.executable} {PACED_SINK} {paced_rate * 2 * 4}"  # float32 stereo bytes a second
+    if paced_rate:  # float32 stereo: 8 bytes a frame
+        target = f"|tee {target} | {sys.executable} {PACED_SINK} {paced_rate * 2 * 4}"
     (home / ".asoundrc").write_text(
         f'pcm.!default {{\n type file\n slave.pcm "null"\n file "{target}"\n format "raw"\n}}\n'
     )

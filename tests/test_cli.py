@@ -104,6 +104,13 @@ def test_usage_errors_exit_2(tmp_path):
     assert "usage:" in result.stderr
 
 
+@pytest.mark.parametrize("position", ["1:99", "1:60", "nan", "1:2:3:4", "-1:-5", "ten"])
+def test_seek_refuses_what_is_no_time_before_starting_a_server(tmp_path, position):
+    result = auralis("seek", "--", position, home=tmp_path)
+    assert result.returncode != 0 and f"{position!r} is not ±S, S, M:SS or H:MM:SS" in result.stderr
+    assert not (tmp_path / "server.log").exists() and "Traceback" not in result.stderr  # no server started
+
+
 def test_help_explains_commands(tmp_path):
     result = auralis("--help", home=tmp_path)
     assert result.returncode == 0

@@ -410,10 +410,41 @@ def test_an_unreadable_file_is_skipped_and_the_music_plays_on(tmp_path, sink):
     assert_delivered(played(sink), np.concatenate([expected_stereo(first), expected_stereo(last)]), underruns)
 
 
-def test_an_unreadable_last_file_stops_saying_why(tmp_path, sink):
-    first = music(tmp_path / "1.wav", 0.5, 44100)
+def test_an_unreadable_last_file_stops_saying_why_after_the_track_before_it_ends(tmp_path):
+    """On a device that takes frames at a sound card's pace, the ring still holds the end of the
+    track before the broken one when the feeder finds nothing playable follows: it plays out
+    (it was cut by up to 4 × 8192 frames), then the player stops saying why."""
+    rate = 44100
+    sink = alsa_sink(tmp_path / "paced", paced_rate=rate)
+    first = music(tmp_path / "1.wav", 2.0, rate)
     broken = tmp_path / "2.flac"
     broken.write_text("not audio")
     result = run(sink, str(first), str(broken), home=tmp_path / "home", script=GAPLESS.replace(
-        "print(status.track, status.underruns)", "print(status.state, status.message)"))  # fmt: skip
-    assert result.stdout.strip() == "stopped 2.flac: not an audio file (format not recognised)", result.stderr
+        "print(status.track, status.underruns)", "print(status.underruns, status.state, status.message)"))  # fmt: skip
+    underruns, said = result.stdout.strip().split(" ", 1)
+    assert said == "stopped 2.flac: not an audio file (format not recognised)", result.stderr
+    assert_delivered(played(sink), expected_stereo(first), int(underruns))
+
+
+def test_with_repeat_on_unreadable_files_are_skipped_round_after_round(tmp_path, sink):
+    """A queue of [broken, good, broken] on repeat plays the good track again and again: a file
+    skipped on the last round is no sign that nothing playable follows (it stopped after one)."""
+    good = music(tmp_path / "good.wav", 0.3, 44100)
+    for name in ("bad1.flac", "bad2.flac"):
+        (tmp_path / name).write_text("not audio")
+    script = GAPLESS.replace("player.load(tracks)", REPEATING).replace(
+        "player.wait_until_stopped(60)", "time.sleep(3.0)").replace("import sys", "import sys, time")
+    tracks = [str(tmp_path / name) for name in ("bad1.flac", "good.wav", "bad2.flac")]
+    result = run(sink, *tracks, home=tmp_path / "home", script=script.replace(
+        "print(status.track, status.underruns)", "print(status.state)"))  # fmt: skip
+    assert result.stdout.strip() == "playing", result.stderr
+    assert len(sounding(played(sink))) >= 3 * len(expected_stereo(good))  # round after round
+
+
+REPEATING = """
+from auralis_tui.player import Tracks
+class Repeating(Tracks):  # the server's queue with repeat on: after the last comes the first
+    def following(self, key):
+        return (key + 1) % len(self.paths)
+player.use(Repeating(tracks))
+"""

@@ -477,3 +477,16 @@ async def _results_arriving_while_the_app_closes(home):
         late.start()
     late.join()
     assert not (home / "crash.log").exists()
+
+
+def test_playing_says_preparing_until_the_track_sounds():
+    """A track that is decoding and being analysed has no duration yet: no "0:00 / 0:00"."""
+    from pathlib import Path
+
+    from auralis_tui.playstate import Status
+    from auralis_tui.ui.panels.playing import describe
+
+    preparing = describe(Status(state="playing", path=Path("a.flac"), position=0.0), "Prism", None, "")
+    assert "preparing the track…" in preparing and "0:00" not in preparing
+    sounding = describe(Status(state="playing", path=Path("a.flac"), position=75.0, duration=180.0), "Prism", None, "")
+    assert "1:15 / 3:00" in sounding and "preparing" not in sounding

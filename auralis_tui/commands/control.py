@@ -6,6 +6,7 @@ none runs."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from .common import UserError, add_command, add_json, home, print_json
 
@@ -133,13 +134,17 @@ def run_stop(args: argparse.Namespace) -> int:
 
 
 def seconds_of(text: str) -> tuple[float, bool]:
-    """``+5`` / ``-5`` (relative), ``90`` or ``1:30`` (from the start)."""
+    """``+5`` / ``-5`` (relative), ``90``, ``1:30`` or ``1:02:30`` (from the start)."""
     relative = text[:1] in "+-"
-    body = text[1:] if relative else text
+    parts = (text[1:] if relative else text).split(":")
     try:
-        value = sum(float(part) * 60**n for n, part in enumerate(reversed(body.split(":"))))
+        values = [float(part) for part in parts]
     except ValueError:
-        raise UserError(f"seek to what? {text!r} is not ±S, S or M:SS") from None
+        values = []
+    clock = all(math.isfinite(value) and value >= 0 for value in values) and all(v < 60 for v in values[1:])
+    if not 0 < len(values) <= 3 or not clock:  # 1:99 is no time (it was read as 2:39)
+        raise UserError(f"seek to what? {text!r} is not ±S, S, M:SS or H:MM:SS")
+    value = sum(part * 60**n for n, part in enumerate(reversed(values)))
     return (-value if text.startswith("-") else value), relative
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from textual.app import App
 
+from .format import safe
+
 
 @dataclass(frozen=True)
 class Pending:
@@ -69,7 +71,7 @@ class FeedbackWriter:
         try:
             line = self.write(pending.path, pending.event, fields, pending.state)
         except Exception as exc:  # a failed line is reported; the ones after it still go
-            self.app.notify(f"{pending.event} not saved: {exc}", severity="error", timeout=8)
+            self.app.notify(f"{pending.event} not saved: {safe(exc)}", severity="error", timeout=8)
             return
         if pending.serial is not None:
             self._ids[pending.serial] = line["id"]

@@ -33,9 +33,9 @@ def describe(status, title: str, rated: dict | None, comment: str, served: bool 
         now = IDLE + _message(status)
     else:
         version = "B mastered" if status.mastered else "A original"
+        clock = f"{minutes(status.position)} / {minutes(status.duration)}  {bar(status.position, status.duration, 30)}"
         now = (
-            f"[b]{safe(title)}[/b]\n{status.state}  {minutes(status.position)} / {minutes(status.duration)}"
-            f"  {bar(status.position, status.duration or 1, 30)}\n"
+            f"[b]{safe(title)}[/b]\n{status.state}  {clock if status.duration else 'preparing the track…'}\n"
             f"A/B: {version}   volume {status.volume:.0%}   underruns {status.underruns}" + _message(status)
         )
     last = f"\nlast: {stars(rated['rating'])} {safe(rated['track'])}" if rated else ""
