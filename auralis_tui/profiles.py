@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import ProfileError
@@ -214,8 +214,18 @@ def edit(home: Path, name: str, change, reason: str, dry_run: bool = False) -> N
 
 
 def rollback(home: Path, name: str, to: str | None = None) -> NewVersion:
-    """A new current version equal to ``to`` (default: the current version's parent)."""
-    current = load(home, name)
+    """A new current version equal to ``to`` (default: the current version's parent). A current
+    version that a hand edit broke is the case rolling back is for: it is taken as the version in
+    use (the newest valid earlier one, as :func:`current_profiles` plays it), so the default
+    target is that one and the diff shows what changes in what is heard."""
+    try:
+        current = load(home, name)
+    except ProfileError as exc:
+        broken = current_version(home, name)
+        in_use = _newest_valid(home, name, before=broken)
+        if in_use is None:
+            raise ProfileError(f"{exc}; {name} has no valid earlier version to roll back to") from None
+        current = replace(in_use, version=broken, parent=in_use.version)
     target = to or current.parent
     if not target:
         raise ProfileError(f"{name} {current.version} has no parent to roll back to; give --to VERSION")
@@ -323,8 +333,14 @@ def diff(home: Path, ref_a: str, ref_b: str) -> tuple[Profile, Profile, list[Cha
 
 
 def history(home: Path, name: str) -> list[Profile]:
-    """Every readable version, oldest first."""
-    return [load(home, name, version) for version in versions(home, name)]
+    """Every readable version, oldest first; one a hand edit broke is reported (once) and left out."""
+    readable = []
+    for version in versions(home, name):
+        try:
+            readable.append(load(home, name, version))
+        except ProfileError as exc:
+            _report_once(f"{exc}; left out of {name}'s history")
+    return readable
 
 
 # --- files -------------------------------------------------------------------------------------

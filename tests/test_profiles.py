@@ -166,6 +166,21 @@ def test_hand_broken_current_version_names_file_and_line_and_falls_back(tmp_path
     assert result.returncode == 1 and "2.1.toml" in result.stderr and "line" in result.stderr
 
 
+def test_a_hand_broken_current_version_is_rolled_back_to_the_one_in_use(tmp_path):
+    """Rolling back is the way out of a broken current version: by default to the version played
+    instead; the broken file stays (its history lists the rest and names it)."""
+    profiles.update(tmp_path, "vintage", {"treble_db": 1.0}, "brighter")
+    broken = tmp_path / "profiles" / "vintage" / "2.1.toml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "\nbass_db = = 3\n", encoding="utf-8")
+    done = auralis("profiles", "rollback", "vintage", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "new version 2.2 (rollback to 2.0), was 2.1" in done.stdout
+    assert profiles.load(tmp_path, "vintage").master == profiles.load(tmp_path, "vintage", "2.0").master
+    history = auralis("profiles", "history", "vintage", home=tmp_path)
+    assert history.returncode == 0 and "* 2.2" in history.stdout and "2.1.toml" in history.stderr
+    assert "Traceback" not in done.stderr + history.stderr
+
+
 def auralis(*args: str, home: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "auralis_tui", "--home", str(home), *args], capture_output=True, text=True, timeout=120
