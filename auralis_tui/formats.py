@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TextIO
@@ -98,14 +99,24 @@ def write_json(data: object, out: TextIO) -> None:
     out.write("\n")
 
 
+def cells_wide(text: str) -> int:
+    """Terminal cells ``text`` takes: East Asian wide and fullwidth characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def write_table(columns: Sequence[str], rows: Sequence[Sequence[object]], out: TextIO) -> None:
+    """Columns padded to the terminal cells their text takes (曲 is two, é written e + ◌́ is one)."""
     columns = [printable(c) for c in columns]
     cells = [[text_value(v) for v in row] for row in rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
+    widths = [max([cells_wide(c)] + [cells_wide(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - cells_wide(v)) for v, w in zip(values, widths, strict=True)).rstrip() + "\n"
+
+    out.write(line(columns))
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in cells:
-        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
+        out.write(line(row))
     out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
 
 

@@ -69,6 +69,18 @@ def test_table(kind):
     assert len(rule) == max(1, len(cell))
 
 
+def test_table_columns_line_up_in_terminal_cells():
+    """CJK titles take two cells a character, a combining accent none: the next column still starts
+    in the same terminal column on every line."""
+    rows = [["夜の曲", 1], ["Cafe\u0301 Noir", 2], ["Plain", 3]]
+    out = io.StringIO()
+    formats.write_table(["title", "n"], rows, out)
+    lines = out.getvalue().splitlines()
+    starts = {formats.cells_wide(line[: line.rindex(str(n))]) for line, (_, n) in zip(lines[2:5], rows, strict=True)}
+    assert starts == {formats.cells_wide(lines[0][: lines[0].index("n", 5)])}  # the header's n column
+    assert lines[1].split()[0] == "-" * 9  # the widest title: "Café Noir", 9 cells ("夜の曲" is 6)
+
+
 def test_negative_and_zero_intervals():
     assert formats.iso_duration(duckdb_value("INTERVAL 0 SECOND")) == "PT0S"
     assert formats.iso_duration(duckdb_value("-INTERVAL 2 HOUR")) == "-PT2H"
