@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from . import __version__
 from .commands import register_all
 from .formats import printable
-from .tuning import one_blas_thread
+from .tuning import one_blas_thread, small_pages
 
 #: The errors a user can fix (module, class): one line on stderr, exit 1. They are looked up only in
 #: modules already imported — a module that was never imported cannot have raised — so naming them
@@ -90,6 +90,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     one_blas_thread()
+    small_pages()
     args = build_parser(argv).parse_args(argv)
     keep_python_stderr_apart()
     _say_warnings()

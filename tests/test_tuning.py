@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -42,3 +43,21 @@ def test_one_blas_thread_leaves_a_users_setting_alone():
     env = {"OMP_NUM_THREADS": "4", "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.split() == ["4", "1"]
+
+
+def test_the_cli_turns_numpy_huge_pages_off_before_numpy_loads():
+    """Every ``auralis`` process (and the scan workers it spawns, which inherit the environment)
+    asks numpy for small pages, unless the user chose otherwise."""
+    code = (
+        "import os, sys\n"
+        "from auralis_tui import cli\n"
+        "try:\n    cli.main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "import numpy\n"
+        "print(numpy._core.multiarray._get_madvise_hugepage(), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    said = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env, check=True).stderr
+        for run_env in (env, {**env, "NUMPY_MADVISE_HUGEPAGE": "1"})
+    ]
+    assert [text.split()[-1] for text in said] == ["False", "True"]
